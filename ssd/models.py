@@ -1,0 +1,93 @@
+"""HF causal LMs and tokenizers: built locally for the toy, loaded from a directory or id otherwise.
+
+The toy goes through the same `AutoModelForCausalLM` / `AutoTokenizer` directory format as a real
+model, so every later stage only ever sees an HF model directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GenerationConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+    Qwen3Config,
+)
+from transformers import (
+    logging as hf_logging,
+)
+
+from ssd.toy import EOS, PAD
+
+# Per-call "Loading weights" bars for a model that loads in milliseconds only bury the stage bars.
+hf_logging.set_verbosity_error()
+hf_logging.disable_progress_bar()
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def build_word_tokenizer(vocabulary: list[str]) -> PreTrainedTokenizerFast:
+    """A whitespace word-level tokenizer: each toy token is one word, so text round-trips exactly."""
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocabulary)}, unk_token=PAD))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with spaces
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token=PAD, eos_token=EOS, padding_side="left"
+    )
+
+
+def build_tiny_model(tokenizer: PreTrainedTokenizerFast, arch: Any, seed: int) -> PreTrainedModel:
+    """A small Qwen3 causal LM from a config (no download), initialised from `seed`."""
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        hidden_size=arch.hidden_size,
+        intermediate_size=arch.intermediate_size,
+        num_hidden_layers=arch.num_layers,
+        num_attention_heads=arch.num_heads,
+        num_key_value_heads=arch.num_heads,
+        head_dim=arch.head_dim,
+        max_position_embeddings=arch.max_context,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    model.generation_config = neutral_generation_config(tokenizer)
+    return model
+
+
+def neutral_generation_config(tokenizer: Any) -> GenerationConfig:
+    """A generation config with no sampling knobs of its own: decoding is ours to set."""
+    return GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        do_sample=False,
+    )
+
+
+def load_model(path: str | Path, dtype: str = "float32", trust_remote_code: bool = False):
+    """Model and tokenizer from an HF directory or hub id, in eval mode, tokenizer left-padding."""
+    torch_dtype = "auto" if dtype == "auto" else DTYPES[dtype]
+    tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path), dtype=torch_dtype, trust_remote_code=trust_remote_code
+    )
+    model.eval()
+    return model, tokenizer
+
+
+def save_model(model: PreTrainedModel, tokenizer: Any, path: Path) -> None:
+    """An HF directory that transformers (and vLLM) load directly."""
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)

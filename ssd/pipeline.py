@@ -1,0 +1,145 @@
+"""The SSD pipeline for one config: base -> sample -> filter -> finetune -> evaluate -> report.
+
+`run(cfg)` validates, then runs each replicate's stages through the content-addressed cache (so a
+sweep over eval.temperature never resamples or retrains) and writes the run's report. It returns the
+summary; the Hydra job's objective is the SSD model's best mean pass@1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ssd.config import eval_temperatures, validate
+from ssd.data import load_prompts
+
+log = logging.getLogger(__name__)
+
+
+def _decoders(cfg: Any):
+    from ssd.decoding import Decoder
+
+    e, s = cfg.eval, cfg.sampling
+    plain = Decoder(0.0, e.top_k, e.top_p)
+    ssd_as_decoder = Decoder(0.0, e.top_k, e.top_p, s.temperature, s.top_k, s.top_p)
+    return plain, ssd_as_decoder
+
+
+def run_replicate(cfg: Any, base: Any, prompts: list, seed: int, tracker: Any) -> dict[str, Any]:
+    """All stages for one seed; every stage is reused when its output exists."""
+    from ssd.base import ModelRef
+    from ssd.evaluate import evaluate
+    from ssd.filtering import filter_samples
+    from ssd.finetune import finetune
+    from ssd.sample import sample
+
+    samples = sample(cfg, base.path, base.key, prompts, seed)
+    kept = filter_samples(cfg, samples)
+    tuned = finetune(cfg, base.path, base.key, kept, seed, tracker.lightning_loggers())
+    ssd_model = ModelRef(tuned.path / "model", tuned.key)
+    plain, ssd_as_decoder = _decoders(cfg)
+    temperatures = eval_temperatures(cfg)
+    # The base's own T_eval sweep always covers the full grid: its best temperature is the baseline.
+    base_grid = sorted({float(t) for t in cfg.eval.temperatures} | set(temperatures))
+    evals = {
+        "base": evaluate(cfg, base, plain, base_grid, seed, "base"),
+        "ssd_as_decoder": evaluate(cfg, base, ssd_as_decoder, temperatures, seed, "ssd_as_decoder"),
+        "ssd": evaluate(cfg, ssd_model, plain, temperatures, seed, "ssd"),
+    }
+    from ssd.cache import read_json
+
+    replicate = {label: read_json(out.path / "results.json") for label, out in evals.items()}
+    replicate["seed"] = seed
+    replicate["stages"] = {
+        "sample": {"key": samples.key, "reused": samples.reused, **samples.metrics},
+        "filter": {"key": kept.key, "reused": kept.reused, **kept.metrics},
+        "finetune": {"key": tuned.key, "reused": tuned.reused, **tuned.metrics},
+        **{f"evaluate/{k}": {"key": v.key, "reused": v.reused} for k, v in evals.items()},
+    }
+    return replicate
+
+
+def _problem_set(cfg: Any) -> dict[str, Any]:
+    ids = [f"toy-{i}" for i in range(cfg.toy.n_instances)]
+    return {
+        "benchmark": cfg.eval.benchmark.name,
+        "n_problems": len(ids),
+        "ids_sha256": hashlib.sha256(json.dumps(sorted(ids)).encode()).hexdigest(),
+        "prompts": [f"P{i}" for i in range(cfg.toy.n_instances)],
+        "extraction": "toy: completion tokens read one to one; passes iff every token is valid and "
+        "the sequence ends with EOS at the solution's length",
+        "pass@1": "exact: sum over all valid sequences of their probability under the decoder",
+        "pass@k": f"unbiased estimator over eval.n_samples={cfg.eval.n_samples} samples per problem",
+    }
+
+
+def run(cfg: Any, output_dir: Path, tracker_factory: Any = None) -> dict[str, Any]:
+    """Validate, run every replicate, write results.json + PNG; returns the summary."""
+    validate(cfg)
+    prompts = load_prompts(cfg)
+    from ssd.tracking import make_tracker
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    tracker = (tracker_factory or make_tracker)(cfg.logger, output_dir, cfg.name, config)
+    exit_code = 1
+    try:
+        summary = _run_stages(cfg, prompts, output_dir, tracker, config)
+        exit_code = 0
+        return summary
+    except OmegaConfBaseException as err:  # a bug in stage code, not a config error: keep exit 1
+        raise RuntimeError(f"config access failed inside a stage: {err}") from err
+    finally:
+        tracker.finish(exit_code)
+
+
+def _run_stages(cfg: Any, prompts: list, output_dir: Path, tracker: Any, config: dict) -> dict:
+    from ssd.base import resolve_base
+    from ssd.report import format_table, summarize, write_report
+
+    base = resolve_base(cfg)
+    seeds = [cfg.sampling.seed + r for r in range(cfg.replicates)]
+    replicates = [run_replicate(cfg, base, prompts, seed, tracker) for seed in seeds]
+    summary = summarize(replicates, cfg.sampling.temperature)
+    meta = {
+        "config": config,
+        "seeds": seeds,
+        "problem_set": _problem_set(cfg),
+        "base_model": {"path": str(base.path), "key": base.key},
+        "decoding": {
+            "train": {k: cfg.sampling[k] for k in ("temperature", "top_k", "top_p")},
+            "eval": {
+                "temperatures": eval_temperatures(cfg),
+                "top_k": cfg.eval.top_k,
+                "top_p": cfg.eval.top_p,
+            },
+        },
+        "replicates": replicates,
+    }
+    paths = write_report(output_dir, summary, meta)
+    print(format_table(summary))
+    print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}")
+    _track(tracker, summary, paths)
+    return summary
+
+
+def _track(tracker: Any, summary: dict[str, Any], paths: dict[str, Path]) -> None:
+    flat = {f"eval/{label}/best_pass@1": b["pass@1"] for label, b in summary["best"].items()}
+    flat.update({f"eval/{label}/best_t_eval": b["t_eval"] for label, b in summary["best"].items()})
+    for label, diag in summary["diagnostics"].items():
+        flat.update({f"analyze/{label}/{k}": v for k, v in diag.items()})
+    tracker.summary(flat)
+    columns = ["decoder", "t_eval", "t_eff", "pass@1", "pass@1_min", "pass@1_max"]
+    rows = [
+        [label, r["t_eval"], r["t_eff"], r["pass@1"], r["pass@1_min"], r["pass@1_max"]]
+        for label, curve in summary["curves"].items()
+        for r in curve
+    ]
+    tracker.table("eval/pass_at_1", columns, rows)
+    tracker.image("eval/pass_at_1_plot", paths["plot"])

@@ -1,0 +1,26 @@
+"""Run the SSD pipeline with Hydra: `python train.py [overrides]`, or a grid with `-m`.
+
+A switchboard only: compose the config, hand it to `ssd.pipeline.run`, return its objective.
+Invalid configs exit with code 2 and one line naming the key (see ssd/run_cli.py).
+"""
+
+import hydra
+from omegaconf import DictConfig
+
+from ssd.config import register_configs
+from ssd.run_cli import exit_code_for_config_errors, exits_2_on_config_error, job_output_dir
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+@exits_2_on_config_error
+def main(cfg: DictConfig) -> float:
+    from ssd.pipeline import run
+
+    summary = run(cfg, job_output_dir(cfg))
+    return summary["best"]["ssd"]["pass@1"]
+
+
+if __name__ == "__main__":
+    exit_code_for_config_errors(main)
