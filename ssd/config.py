@@ -211,6 +211,12 @@ def _looks_like_local_path(path: str) -> bool:
 
 def validate(cfg: Any) -> None:
     """Check every rule that needs no compute; raise ConfigError on the first violation."""
+    from omegaconf import OmegaConf
+
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    _require(
+        not missing, missing[0] if missing else "", "???", "required: set it on the command line"
+    )
     s, e, f, ft = cfg.sampling, cfg.eval, cfg.filter, cfg.finetune
     _check_decoding("sampling", [s.temperature], s.top_k, s.top_p)
     _check_decoding("eval", eval_temperatures(cfg), e.top_k, e.top_p)
@@ -249,8 +255,8 @@ def validate(cfg: Any) -> None:
         f"must be a multiple of batch_size*devices = {per_step}",
     )
     _require(cfg.replicates >= 1, "replicates", cfg.replicates, "must be >= 1")
-    _validate_model(cfg)
     _validate_data(cfg)
+    _validate_model(cfg)
 
 
 def _validate_model(cfg: Any) -> None:

@@ -34,6 +34,7 @@ def _decoders(cfg: Any):
 def run_replicate(cfg: Any, base: Any, prompts: list, seed: int, tracker: Any) -> dict[str, Any]:
     """All stages for one seed; every stage is reused when its output exists."""
     from ssd.base import ModelRef
+    from ssd.cache import read_json
     from ssd.evaluate import evaluate
     from ssd.filtering import filter_samples
     from ssd.finetune import finetune
@@ -45,16 +46,20 @@ def run_replicate(cfg: Any, base: Any, prompts: list, seed: int, tracker: Any) -
     ssd_model = ModelRef(tuned.path / "model", tuned.key)
     plain, ssd_as_decoder = _decoders(cfg)
     temperatures = eval_temperatures(cfg)
-    # The base's own T_eval sweep always covers the full grid: its best temperature is the baseline.
-    base_grid = sorted({float(t) for t in cfg.eval.temperatures} | set(temperatures))
     evals = {
-        "base": evaluate(cfg, base, plain, base_grid, seed, "base"),
+        "base": evaluate(cfg, base, plain, [float(t) for t in cfg.eval.temperatures], seed, "base"),
         "ssd_as_decoder": evaluate(cfg, base, ssd_as_decoder, temperatures, seed, "ssd_as_decoder"),
         "ssd": evaluate(cfg, ssd_model, plain, temperatures, seed, "ssd"),
     }
-    from ssd.cache import read_json
-
     replicate = {label: read_json(out.path / "results.json") for label, out in evals.items()}
+    # The base's own sweep always covers the whole grid (shared by every cell of a sweep), so its
+    # best temperature is the baseline; a cell's off-grid T_eval is evaluated on its own beside it.
+    off_grid = [t for t in temperatures if t not in cfg.eval.temperatures]
+    if off_grid:
+        extra = evaluate(cfg, base, plain, off_grid, seed, "base")
+        evals["base_off_grid"] = extra
+        rows = replicate["base"]["rows"] + read_json(extra.path / "results.json")["rows"]
+        replicate["base"]["rows"] = sorted(rows, key=lambda row: row["t_eval"])
     replicate["seed"] = seed
     replicate["stages"] = {
         "sample": {"key": samples.key, "reused": samples.reused, **samples.metrics},

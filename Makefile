@@ -1,0 +1,43 @@
+# Two entry points a newcomer needs: `make run` (the embedded default) and `make test`.
+# Everything installs into .venv at the repo root. TORCH overrides the torch requirement
+# (the default pins the CPU build this project is developed with; on a GPU cluster use e.g.
+# TORCH='torch>=2.6').
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install run smoke test test-fast test-vllm lint format bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## the embedded default: SSD on the fork/lock toy, end to end, on CPU
+	$(PY) train.py
+
+smoke: install  ## the whole pipeline, tiny (< 60 s)
+	$(PY) train.py experiment=smoke
+
+test: install  ## the default suite: everything but the vllm and gpu markers
+	$(PY) -m pytest -m "not vllm and not gpu" $(PYTEST_ARGS)
+
+test-fast: install  ## unit tests only: no end-to-end runs, no SLURM
+	$(PY) -m pytest -m "not slow and not slurm and not vllm and not gpu" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check ssd tests benchmarks train.py
+	$(VENV)/bin/ruff format --check ssd tests benchmarks train.py
+
+format: install
+	$(VENV)/bin/ruff format ssd tests benchmarks train.py
+	$(VENV)/bin/ruff check --fix ssd tests benchmarks train.py
+
+clean:
+	rm -rf outputs multirun .pytest_cache

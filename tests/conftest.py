@@ -1,0 +1,68 @@
+"""Shared fixtures: composed Hydra configs pointed at per-test folders, offline and on CPU."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from ssd.config import register_configs
+
+REPO = Path(__file__).resolve().parent.parent
+CONF = REPO / "conf"
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+register_configs()
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory) -> Path:
+    """One stage cache for the whole session: tests that share a config share its stages."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path, session_cache: Path) -> Callable[..., DictConfig]:
+    """Compose `conf/config.yaml` with overrides; outputs under tmp_path, the session's cache."""
+
+    def _make(*overrides: str, cache: Path | None = None) -> DictConfig:
+        with initialize_config_dir(str(CONF), version_base="1.3"):
+            cfg = compose(
+                "config",
+                overrides=[
+                    f"paths.cache_dir={cache or session_cache}",
+                    f"paths.output_dir={tmp_path / 'run'}",
+                    "logger=none",
+                    *overrides,
+                ],
+            )
+        OmegaConf.set_readonly(cfg, False)
+        return cfg
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny random Qwen3 with the toy tokenizer, its output layer scaled so it is peaked."""
+    import torch
+
+    from ssd.config import ModelConfig, ToyTaskConfig
+    from ssd.models import build_tiny_model, build_word_tokenizer, save_model
+    from ssd.toy import ToyTask
+
+    task = ToyTask(OmegaConf.structured(ToyTaskConfig))
+    tokenizer = build_word_tokenizer(task.vocabulary())
+    model = build_tiny_model(tokenizer, OmegaConf.structured(ModelConfig), seed=0)
+    with torch.no_grad():
+        model.model.embed_tokens.weight.mul_(
+            3.0
+        )  # tied head: peaked, varied next-token distributions
+    path = tmp_path_factory.mktemp("tiny") / "model"
+    save_model(model, tokenizer, path)
+    return path

@@ -1,0 +1,126 @@
+"""End to end on the toy: `experiment=smoke` through every stage, W&B offline, then again from cache."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ssd.decoding import Decoder
+from ssd.pipeline import run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """One smoke run (W&B offline) and its rerun on the same cache."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+    from tests_support import CONF
+
+    root = tmp_path_factory.mktemp("smoke")
+
+    def cfg_for(run_dir):
+        with initialize_config_dir(str(CONF), version_base="1.3"):
+            cfg = compose(
+                "config",
+                overrides=[
+                    "experiment=smoke",
+                    f"paths.cache_dir={root / 'cache'}",
+                    f"paths.output_dir={run_dir}",
+                    "logger.name=wandb",
+                    "logger.mode=offline",
+                ],
+            )
+        OmegaConf.set_readonly(cfg, False)
+        return cfg
+
+    first = run(cfg_for(root / "run1"), root / "run1")
+    second = run(cfg_for(root / "run2"), root / "run2")
+    return root, first, second, cfg_for(root / "run3")
+
+
+def test_results_json_records_numbers_and_provenance(smoke):
+    root, summary, _, cfg = smoke
+    results = json.loads((root / "run1" / "results.json").read_text())
+    assert results["seeds"] == [0, 1]
+    assert (
+        results["problem_set"]["n_problems"] == 4
+        and len(results["problem_set"]["ids_sha256"]) == 64
+    )
+    assert results["decoding"]["train"] == {"temperature": 1.0, "top_k": 0, "top_p": 0.8}
+    assert (root / "run1" / "pass_at_1.png").stat().st_size > 10_000
+    curves = results["summary"]["curves"]
+    for label in ("base", "ssd_as_decoder", "ssd"):
+        assert [row["t_eval"] for row in curves[label]] == [0.5, 1.0]
+        for row in curves[label]:
+            assert 0 <= row["pass@1_min"] <= row["pass@1"] <= row["pass@1_max"] <= 1
+            assert row["sampled"]["pass@1"] <= row["sampled"]["pass@2"]
+    for rep in results["replicates"]:
+        stages = rep["stages"]
+        assert stages["sample"]["n_samples"] == 4 * 16 and stages["filter"]["n_in"] == 64
+        assert stages["finetune"]["steps"] == 20 and stages["finetune"]["final_loss"] > 0
+        # the base's exact pass@1 does not depend on the seed; sampled pass@k does
+        assert (
+            rep["base"]["rows"][0]["pass@1"]
+            == results["replicates"][0]["base"]["rows"][0]["pass@1"]
+        )
+    keys = [rep["stages"]["sample"]["key"] for rep in results["replicates"]]
+    assert len(set(keys)) == 2
+    best = max(curves["ssd"], key=lambda row: row["pass@1"])
+    assert summary["best"]["ssd"]["pass@1"] == pytest.approx(best["pass@1"])
+    per_seed = [
+        max(r["pass@1"] for r in rep["ssd"]["rows"]) - max(r["pass@1"] for r in rep["base"]["rows"])
+        for rep in results["replicates"]
+    ]
+    verdict = results["summary"]["verdicts"][0]
+    if all(d > 0 for d in per_seed):
+        assert verdict.endswith("higher in every seed")
+    elif all(d < 0 for d in per_seed):
+        assert verdict.endswith("lower in every seed")
+    else:
+        assert verdict.endswith("no consistent difference")
+
+
+def test_rerun_reuses_every_stage_and_reproduces_the_numbers(smoke):
+    root, first, second, _ = smoke
+    results = json.loads((root / "run2" / "results.json").read_text())
+    for rep in results["replicates"]:
+        assert all(stage["reused"] for stage in rep["stages"].values()), rep["stages"]
+    assert second["curves"] == first["curves"]
+
+
+def test_wandb_offline_run_is_written_under_the_run_dir(smoke):
+    root, *_ = smoke
+    runs = list((root / "run1" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+
+
+def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
+    from ssd.evaluate import _sampled_pass, toy_exact_pass, toy_teacher_forcing
+    from ssd.models import load_model
+    from ssd.toy import ToyTask
+
+    root, _, _, cfg = smoke
+    results = json.loads((root / "run1" / "results.json").read_text())
+    model, tokenizer = load_model(results["base_model"]["path"])
+    task = ToyTask(cfg.toy)
+    cfg.eval.n_samples = 600
+    forced = toy_teacher_forcing(model, tokenizer, task)
+    for rule in (
+        Decoder(1.0),
+        Decoder(0.7, train_temperature=1.0, train_top_p=0.8),
+        Decoder(1.3, top_k=4),
+    ):
+        exact = toy_exact_pass(forced, task, rule).mean()
+        correct = _sampled_pass(cfg, model, tokenizer, task, rule, seed=123)
+        estimate = correct.sum() / (600 * task.cfg.n_instances)
+        sigma = np.sqrt(max(exact * (1 - exact), 1e-4) / (600 * task.cfg.n_instances))
+        assert abs(estimate - exact) < 4 * sigma, (rule, exact, estimate)
+    base_at_1 = next(r for r in results["replicates"][0]["base"]["rows"] if r["t_eval"] == 1.0)
+    assert toy_exact_pass(forced, task, replace(Decoder(1.0))).mean() == pytest.approx(
+        base_at_1["pass@1"], abs=1e-6
+    )
