@@ -137,6 +137,7 @@ def _run_stages(cfg: Any, prompts: list, output_dir: Path, tracker: Any, config:
 def _track(tracker: Any, summary: dict[str, Any], paths: dict[str, Path]) -> None:
     flat = {f"eval/{label}/best_pass@1": b["pass@1"] for label, b in summary["best"].items()}
     flat.update({f"eval/{label}/best_t_eval": b["t_eval"] for label, b in summary["best"].items()})
+    flat.update({f"eval/{label}/best_t_eff": b["t_eff"] for label, b in summary["best"].items()})
     for label, diag in summary["diagnostics"].items():
         flat.update({f"analyze/{label}/{k}": v for k, v in diag.items()})
     tracker.summary(flat)

@@ -25,6 +25,21 @@ def wandb_mode(mode: str) -> str:
     return "online" if has_key else "offline"
 
 
+def sweep_group() -> str | None:
+    """Inside a Hydra multirun: the sweep's name (or its folder), so a sweep's cells group in W&B."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra_cfg = HydraConfig.get()
+    except (ImportError, ValueError):
+        return None
+    if str(hydra_cfg.mode) != "RunMode.MULTIRUN":
+        return None
+    name = hydra_cfg.runtime.choices.get("sweep")
+    folder = Path(hydra_cfg.sweep.dir).name
+    return f"{name}/{folder}" if name and name != "null" else folder
+
+
 class Tracker:
     """No-op base: the `none` logger."""
 
@@ -77,7 +92,7 @@ class WandbTracker(Tracker):
         self.wandb = wandb
         self.run = wandb.init(
             project=cfg.project,
-            group=cfg.group,
+            group=cfg.group or sweep_group(),
             name=run_name,
             dir=str(output_dir),
             mode=wandb_mode(cfg.mode),

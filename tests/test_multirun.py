@@ -49,3 +49,29 @@ def test_two_by_two_grid_runs_every_cell_and_computes_each_stage_once(tmp_path):
     )
     # evaluations: base grid 1 + base at 0.7 1 + (SSD-as-decoder + SSD) x 4 cells
     assert count("evaluate") == 2 + 8
+
+    from ssd.report_cli import main as report
+
+    sweep = tmp_path / "sweep"
+    assert report([str(sweep), "--wandb", "--wandb-mode", "offline", "--wandb-report"]) == 0
+    table = (sweep / "report" / "table.csv").read_text().splitlines()
+    assert table[0].startswith("t_train,top_k,top_p,t_eval,t_eff,pass@1") and len(table) == 1 + 4
+    for png in ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png", "best_vs_baselines.png"):
+        assert (sweep / "report" / png).stat().st_size > 5_000
+    assert list((sweep / "report" / "wandb").glob("offline-run-*/*.wandb"))
+    summary = json.loads((sweep / "report" / "summary.json").read_text())
+    assert summary["n_rows"] == 4 and summary["teff_fit"]["n_points"] == 4
+
+
+def test_wandb_report_page_spec_is_built_offline():
+    from ssd.report_cli import wandb_report_spec
+
+    report = wandb_report_spec("ssd-sweeps", "me", "toy_teff/2026")
+    assert report.project == "ssd-sweeps" and "toy_teff/2026" in report.title
+    panels = report.blocks[1].panels
+    assert [type(p).__name__ for p in panels] == [
+        "ScatterPlot",
+        "ParallelCoordinatesPlot",
+        "BarPlot",
+    ]
+    assert panels[0].x == "eval/ssd/best_t_eff" and panels[0].y == "eval/ssd/best_pass@1"

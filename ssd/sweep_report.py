@@ -1,0 +1,172 @@
+"""Collect a sweep's cells into one tidy table and fit pass@1 against the effective temperature.
+
+`collect(multirun_dir)` reads every cell's results.json (one row per SSD (T_train, T_eval) point, with
+the base's best T_eval and the SSD-as-decoder baseline beside it); `quadratic_fit` is the paper's
+T_eff analysis (pass@1 ~ a + b*T_eff + c*T_eff^2, its R^2 and peak). Pure apart from reading files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+COLUMNS = [
+    "t_train",
+    "top_k",
+    "top_p",
+    "t_eval",
+    "t_eff",
+    "pass@1",
+    "pass@1_min",
+    "pass@1_max",
+    "pass@1_ci95_low",
+    "pass@1_ci95_high",
+    "sampled_pass@k",
+    "round",
+    "checkpoint",
+    "base_pass@1_same_t_eval",
+    "base_best_pass@1",
+    "base_best_t_eval",
+    "ssd_as_decoder_pass@1",
+    "lock_distractor_mass",
+    "fork_entropy_bits",
+    "seeds",
+    "cell",
+]
+
+
+def find_cells(multirun_dir: Path) -> list[Path]:
+    """Every results.json under a run or multirun directory (a single run is a sweep of one)."""
+    root = Path(multirun_dir)
+    cells = sorted(root.glob("**/results.json"))
+    return [c for c in cells if "wandb" not in c.parts]
+
+
+def _row_at(curve: list[dict[str, Any]], t_eval: float) -> dict[str, Any] | None:
+    return next((row for row in curve if abs(row["t_eval"] - t_eval) < 1e-9), None)
+
+
+def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
+    """One table row per SSD T_eval of a cell, baselines beside it."""
+    config = results["config"]
+    summary = results["summary"]
+    curves = summary["curves"]
+    base_best = summary["best"]["base"]
+    diagnostics = summary.get("diagnostics", {}).get("ssd", {})
+    rows = []
+    for point in curves["ssd"]:
+        base_same = _row_at(curves["base"], point["t_eval"])
+        decoder = _row_at(curves["ssd_as_decoder"], point["t_eval"])
+        ci = point.get("pass@1_ci95_first_seed") or [None, None]
+        rows.append(
+            {
+                "t_train": config["sampling"]["temperature"],
+                "top_k": config["sampling"]["top_k"],
+                "top_p": config["sampling"]["top_p"],
+                "t_eval": point["t_eval"],
+                "t_eff": point["t_eff"],
+                "pass@1": point["pass@1"],
+                "pass@1_min": point["pass@1_min"],
+                "pass@1_max": point["pass@1_max"],
+                "pass@1_ci95_low": ci[0],
+                "pass@1_ci95_high": ci[1],
+                "sampled_pass@k": json.dumps(point.get("sampled", {}), sort_keys=True),
+                "round": results.get("round", config.get("rounds", 1)),
+                "checkpoint": results.get("checkpoint", "final"),
+                "base_pass@1_same_t_eval": base_same["pass@1"] if base_same else None,
+                "base_best_pass@1": base_best["pass@1"],
+                "base_best_t_eval": base_best["t_eval"],
+                "ssd_as_decoder_pass@1": decoder["pass@1"] if decoder else None,
+                "lock_distractor_mass": diagnostics.get("lock_distractor_mass"),
+                "fork_entropy_bits": diagnostics.get("fork_entropy_bits"),
+                "seeds": " ".join(str(s) for s in results.get("seeds", [])),
+                "cell": cell,
+            }
+        )
+    return rows
+
+
+def collect(multirun_dir: Path) -> list[dict[str, Any]]:
+    """The tidy table of a sweep, sorted by (T_train, top-k, top-p, T_eval)."""
+    root = Path(multirun_dir)
+    rows = []
+    for path in find_cells(root):
+        results = json.loads(path.read_text(encoding="utf-8"))
+        rows.extend(cell_rows(results, str(path.parent.relative_to(root))))
+    return sorted(
+        rows, key=lambda r: (r["t_train"], r["top_k"], r["top_p"], r["t_eval"], r["cell"])
+    )
+
+
+def quadratic_fit(t_eff: list[float], pass1: list[float]) -> dict[str, Any]:
+    """Least-squares pass@1 = c0 + c1*T_eff + c2*T_eff^2, with R^2 and the fitted peak."""
+    x, y = np.asarray(t_eff, dtype=float), np.asarray(pass1, dtype=float)
+    if len(np.unique(x)) < 3:
+        return {"coefficients": None, "r2": None, "peak_t_eff": None, "n_points": len(x)}
+    c2, c1, c0 = np.polyfit(x, y, 2)
+    predicted = c0 + c1 * x + c2 * x**2
+    total = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - float(((y - predicted) ** 2).sum()) / total if total > 0 else None
+    peak = float(-c1 / (2 * c2)) if c2 < 0 else None
+    return {
+        "coefficients": [float(c0), float(c1), float(c2)],
+        "r2": r2,
+        "peak_t_eff": peak,
+        "n_points": len(x),
+    }
+
+
+def headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Best SSD point beside the base's best T_eval and the best SSD-as-decoder point."""
+    if not rows:
+        return {}
+    best = max(rows, key=lambda r: r["pass@1"])
+    decoders = [r for r in rows if r["ssd_as_decoder_pass@1"] is not None]
+    best_decoder = max(decoders, key=lambda r: r["ssd_as_decoder_pass@1"]) if decoders else None
+    return {
+        "ssd_best_pass@1": best["pass@1"],
+        "ssd_best_at": {
+            "t_train": best["t_train"],
+            "t_eval": best["t_eval"],
+            "t_eff": best["t_eff"],
+        },
+        "base_best_pass@1": best["base_best_pass@1"],
+        "base_best_t_eval": best["base_best_t_eval"],
+        "ssd_as_decoder_best_pass@1": best_decoder["ssd_as_decoder_pass@1"]
+        if best_decoder
+        else None,
+        "ssd_as_decoder_best_at": (
+            {"t_train": best_decoder["t_train"], "t_eval": best_decoder["t_eval"]}
+            if best_decoder
+            else None
+        ),
+        "selection": "best cell chosen on the evaluation problems themselves (no held-out split)",
+    }
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    """A fixed-width table of the columns people read first."""
+    shown = [
+        ("t_train", "T_train", "{:.2f}"),
+        ("top_k", "k", "{}"),
+        ("top_p", "p", "{:.2f}"),
+        ("t_eval", "T_eval", "{:.2f}"),
+        ("t_eff", "T_eff", "{:.2f}"),
+        ("pass@1", "SSD pass@1", "{:.4f}"),
+        ("base_pass@1_same_t_eval", "base same T", "{:.4f}"),
+        ("base_best_pass@1", "base best", "{:.4f}"),
+        ("ssd_as_decoder_pass@1", "SSD-as-dec", "{:.4f}"),
+    ]
+    widths = [max(len(title), 7) for _, title, _ in shown]
+    lines = [" | ".join(title.rjust(w) for (_, title, _), w in zip(shown, widths, strict=True))]
+    lines.append("-" * len(lines[0]))
+    for row in rows:
+        cells = [
+            (fmt.format(row[key]) if row[key] is not None else "-").rjust(w)
+            for (key, _, fmt), w in zip(shown, widths, strict=True)
+        ]
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""The sweep table and the T_eff fit, on numbers whose answer is known."""
+
+from __future__ import annotations
+
+import pytest
+
+from ssd.sweep_report import cell_rows, headline, quadratic_fit
+
+
+def test_quadratic_fit_recovers_an_exact_parabola_and_its_peak():
+    t_eff = [0.4, 0.8, 1.2, 1.6, 2.0]
+    pass1 = [0.5 - (t - 1.2) ** 2 for t in t_eff]
+    fit = quadratic_fit(t_eff, pass1)
+    assert fit["r2"] == pytest.approx(1.0) and fit["peak_t_eff"] == pytest.approx(1.2)
+    noisy = quadratic_fit(
+        t_eff, [p + e for p, e in zip(pass1, [0.05, -0.05, 0.05, -0.05, 0.05], strict=True)]
+    )
+    assert 0 < noisy["r2"] < 1
+
+
+def test_fit_needs_three_distinct_points():
+    assert quadratic_fit([1.0, 1.0, 2.0], [0.1, 0.2, 0.3])["r2"] is None
+
+
+def _results(t_train, ssd, base, decoder):
+    curve = lambda values, t_eff_scale: [  # noqa: E731
+        {
+            "t_eval": t,
+            "t_eff": t * t_eff_scale,
+            "pass@1": v,
+            "pass@1_min": v,
+            "pass@1_max": v,
+            "sampled": {},
+        }
+        for t, v in values
+    ]
+    return {
+        "config": {"sampling": {"temperature": t_train, "top_k": 0, "top_p": 0.8}},
+        "seeds": [0, 1],
+        "summary": {
+            "curves": {
+                "ssd": curve(ssd, t_train),
+                "base": curve(base, 1.0),
+                "ssd_as_decoder": curve(decoder, t_train),
+            },
+            "best": {
+                "base": max(
+                    ({"t_eval": t, "pass@1": v} for t, v in base), key=lambda r: r["pass@1"]
+                )
+            },
+        },
+    }
+
+
+def test_rows_put_both_baselines_beside_each_ssd_point():
+    results = _results(
+        1.5, ssd=[(0.8, 0.30)], base=[(0.5, 0.25), (0.8, 0.20)], decoder=[(0.8, 0.28)]
+    )
+    (row,) = cell_rows(results, "0")
+    assert row["t_eff"] == pytest.approx(1.2) and row["pass@1"] == 0.30
+    assert (
+        row["base_pass@1_same_t_eval"] == 0.20
+        and row["base_best_pass@1"] == 0.25
+        and row["base_best_t_eval"] == 0.5
+    )
+    assert row["ssd_as_decoder_pass@1"] == 0.28 and row["seeds"] == "0 1"
+    head = headline([row])
+    assert (
+        head["ssd_best_pass@1"] == 0.30
+        and head["base_best_pass@1"] == 0.25
+        and head["ssd_as_decoder_best_pass@1"] == 0.28
+    )
