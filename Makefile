@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run smoke test test-fast test-vllm lint format bench clean
+.PHONY: install system-deps run smoke test test-fast test-vllm lint format bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ run: install  ## the embedded default: SSD on the fork/lock toy, end to end, on 
 smoke: install  ## the whole pipeline, tiny (< 60 s)
 	$(PY) train.py experiment=smoke
 
-test: install  ## the default suite: everything but the vllm and gpu markers
+system-deps:  ## bubblewrap isolates graded code (as root with apt; otherwise grading warns and uses rlimits)
+	@if ! command -v bwrap >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }; \
+	fi
+
+test: install system-deps  ## the default suite: everything but the vllm and gpu markers
 	$(PY) -m pytest -m "not vllm and not gpu" $(PYTEST_ARGS)
 
 test-fast: install  ## unit tests only: no end-to-end runs, no SLURM
