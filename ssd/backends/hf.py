@@ -39,6 +39,13 @@ class SeededSampler(LogitsProcessor):
 
 
 class HFBackend:
+    """Batched `generate` with left padding and KV cache, on whatever device the model is on.
+
+    Expands `n_per_prompt` into rows itself instead of passing `num_return_sequences`: `generate`
+    runs greedy over `SeededSampler`'s one-hot choice, and HF refuses num_return_sequences > 1 in
+    greedy mode; rows also need their own uniforms (prompt id, sample index) anyway.
+    """
+
     def __init__(self, model: Any, tokenizer: Any, batch_size: int = 64):
         self.model = model
         self.tokenizer = tokenizer

@@ -111,7 +111,7 @@ def run_train(*args: str, cwd) -> subprocess.CompletedProcess:
     [
         ("sampling.temperature=-1", "sampling.temperature=-1.0 is invalid: must be >= 0"),
         ("sampling.top_p=1.5", "sampling.top_p=1.5 is invalid: must be in (0, 1]"),
-        ("model=gpt5", "Could not find 'model/gpt5'; allowed: local, "),
+        ("model=gpt5", "Could not find 'model/gpt5'; allowed: gpt_oss_20b, "),
         ("sampling.temprature=1.0", "Key 'temprature' not in 'SamplingConfig'"),
         ("eval.n_samples=abc", "could not be converted to Integer"),
         ("data=jsonl", "data=jsonl needs data.path=FILE.jsonl"),

@@ -56,3 +56,46 @@ def test_zero_signal_guard_stops_before_training_on_nothing(make_cfg, tmp_path):
     with pytest.raises(ZeroSignalError, match="min_kept_fraction"):
         filter_samples(run_cfg, samples)
     assert not list((tmp_path / "cache" / "filter").glob("*/manifest.json"))
+
+
+SAMPLED = [  # two prompts, three samples each, as the sample stage writes them
+    {"id": "p#0", "prompt_id": "p", "completion": "x = 1\nprint(x)", "finish_reason": "stop"},
+    {"id": "p#1", "prompt_id": "p", "completion": "x = 1\nprint(x)\n", "finish_reason": "stop"},
+    {"id": "p#2", "prompt_id": "p", "completion": "y = 2\nprint(y)", "finish_reason": "stop"},
+    {"id": "q#0", "prompt_id": "q", "completion": "x = 1\nprint(x)", "finish_reason": "stop"},
+    {
+        "id": "q#1",
+        "prompt_id": "q",
+        "completion": "for i in x:\n" + "    pass\n" * 40,
+        "completion_ids": [5, 6, 7] * 40,  # a loop: each 16-gram occurs >= 5 times
+        "finish_reason": "stop",
+    },
+    {
+        "id": "q#2",
+        "prompt_id": "q",
+        "completion": "def f():\n    return",
+        "finish_reason": "length",
+    },
+]
+
+
+def test_dedup_drops_repeated_completions_of_one_prompt_only():
+    kept, dropped = apply_filter(SAMPLED, cfg(dedup=True))
+    # p#1 equals p#0 once stripped; q#0 has the same text but another prompt: a different pair
+    assert ids(kept) == ["p#0", "p#2", "q#0", "q#1", "q#2"] and dropped == {"duplicate": 1}
+
+
+def test_degenerate_filter_drops_loops_and_length_capped_outputs_only_when_asked():
+    assert apply_filter(SAMPLED, cfg())[1] == {}  # off by default, as in the paper
+    kept, dropped = apply_filter(SAMPLED, cfg(drop_degenerate=True))
+    assert ids(kept) == ["p#0", "p#1", "p#2", "q#0"] and dropped == {"degenerate": 2}
+
+
+def test_stored_flags_win_over_recomputation():
+    row = {"id": "r", "completion": "x\ny", "repetition_loop": True, "length_capped": False}
+    assert apply_filter([row], cfg(drop_degenerate=True))[1] == {"degenerate": 1}
+
+
+def test_the_dedup_preset_is_the_paper_filter_plus_dedup(make_cfg):
+    f = make_cfg("filter=dedup").filter
+    assert (f.drop_empty, f.stub_max_lines, f.dedup, f.drop_degenerate) == (True, 1, True, False)
