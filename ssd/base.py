@@ -24,6 +24,7 @@ class ModelRef:
 
 
 def _fit_toy_base(cfg: Any, out: Path) -> dict[str, Any]:
+    from ssd.config import FinetuneConfig
     from ssd.finetune import make_example, train_sft
     from ssd.models import build_tiny_model, build_word_tokenizer, save_model
 
@@ -38,7 +39,8 @@ def _fit_toy_base(cfg: Any, out: Path) -> dict[str, Any]:
             "input_ids"
         ]
         examples.append(make_example(prompt_ids, completion_ids, cfg.model.max_context)[0])
-    opt = OmegaConf.create(
+    opt = OmegaConf.merge(
+        OmegaConf.structured(FinetuneConfig),
         {
             "lr": fit.lr,
             "min_lr": fit.lr / 10,
@@ -47,11 +49,10 @@ def _fit_toy_base(cfg: Any, out: Path) -> dict[str, Any]:
             "batch_size": fit.batch_size,
             "global_batch_size": fit.batch_size,
             "weight_decay": 0.0,
-            "betas": [0.9, 0.95],
-            "grad_clip": 1.0,
-            "loss_norm": "token_mean",
+            "batching": "random",  # the reference samples, in plain shuffled order
+            "precision": "32-true",
             "accelerator": "cpu",
-        }
+        },
     )
     metrics = train_sft(model, examples, opt, fit.seed, tokenizer.pad_token_id, log_prefix="base")
     save_model(model, tokenizer, out / "model")

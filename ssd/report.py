@@ -18,6 +18,24 @@ LABELS = ("base", "ssd_as_decoder", "ssd")
 TITLES = {"base": "base", "ssd_as_decoder": "SSD-as-decoder", "ssd": "SSD"}
 
 
+def _labels(replicate: dict[str, Any]) -> list[str]:
+    """The fixed labels, then one `ssd_roundR` per further SSD round (rounds > 1)."""
+    rounds = sorted(
+        (k for k in replicate if k.startswith("ssd_round")),
+        key=lambda k: int(k[len("ssd_round") :]),
+    )
+    return [*LABELS, *rounds]
+
+
+def _title(label: str) -> str:
+    return TITLES.get(label) or f"SSD round {label[len('ssd_round') :]}"
+
+
+def _select(row: dict[str, Any]) -> float:
+    """What choosing T_eval maximises: validation pass@1 when there is a split, else pass@1."""
+    return row.get("pass@1_select", row["pass@1"])
+
+
 def _curve(replicates: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
     """Per T_eval: pass@1 mean, spread over seeds, and sampled pass@k means."""
     by_t: dict[float, list[dict[str, Any]]] = {}
@@ -28,6 +46,7 @@ def _curve(replicates: list[dict[str, Any]], label: str) -> list[dict[str, Any]]
     for t_eval in sorted(by_t):
         rows = by_t[t_eval]
         values = np.array([r["pass@1"] for r in rows])
+        select = np.array([_select(r) for r in rows])
         sampled_keys = rows[0]["sampled"].keys()
         curve.append(
             {
@@ -37,6 +56,7 @@ def _curve(replicates: list[dict[str, Any]], label: str) -> list[dict[str, Any]]
                 "pass@1_max": float(values.max()),
                 "pass@1_std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                 "pass@1_per_seed": values.tolist(),
+                "pass@1_select": float(select.mean()),
                 "pass@1_ci95_first_seed": rows[0]["pass@1_ci95"],
                 "sampled": {
                     k: float(np.mean([r["sampled"][k] for r in rows])) for k in sampled_keys
@@ -47,11 +67,12 @@ def _curve(replicates: list[dict[str, Any]], label: str) -> list[dict[str, Any]]
 
 
 def _best(curve: list[dict[str, Any]]) -> dict[str, Any]:
-    return max(curve, key=lambda row: row["pass@1"])
+    return max(curve, key=_select)
 
 
 def _best_per_seed(replicates: list[dict[str, Any]], label: str) -> list[float]:
-    return [max(r["pass@1"] for r in rep[label]["rows"]) for rep in replicates]
+    """Per seed: pass@1 at the T_eval the selection problems choose."""
+    return [max(rep[label]["rows"], key=_select)["pass@1"] for rep in replicates]
 
 
 def _verdict(name: str, ours: list[float], theirs: list[float]) -> str:
@@ -66,10 +87,18 @@ def _verdict(name: str, ours: list[float], theirs: list[float]) -> str:
     return head + " -> no consistent difference"
 
 
-def summarize(replicates: list[dict[str, Any]], t_train: float) -> dict[str, Any]:
+def summarize(
+    replicates: list[dict[str, Any]],
+    t_train: float,
+    selection: str = "chosen on the evaluation problems themselves (no held-out split)",
+) -> dict[str, Any]:
     """Curves, best T_eval per decoder, diagnostics and verdicts from per-seed evaluation results."""
-    curves = {label: _curve(replicates, label) for label in LABELS}
-    for label in ("ssd_as_decoder", "ssd"):
+    labels = _labels(replicates[0])
+    ssd_labels = [
+        label for label in labels if label.startswith("ssd") and label != "ssd_as_decoder"
+    ]
+    curves = {label: _curve(replicates, label) for label in labels}
+    for label in ("ssd_as_decoder", *ssd_labels):
         for row in curves[label]:
             row["t_eff"] = round(t_train * row["t_eval"], 6)
     for row in curves["base"]:
@@ -80,7 +109,7 @@ def summarize(replicates: list[dict[str, Any]], t_train: float) -> dict[str, Any
             key: float(np.mean([rep[label][key] for rep in replicates]))
             for key in ("lock_distractor_mass", "fork_entropy_bits")
         }
-        for label in ("base", "ssd")
+        for label in ("base", *ssd_labels)
     }
     ssd_best = _best_per_seed(replicates, "ssd")
     verdicts = [
@@ -91,6 +120,23 @@ def summarize(replicates: list[dict[str, Any]], t_train: float) -> dict[str, Any
             _best_per_seed(replicates, "ssd_as_decoder"),
         ),
     ]
+    verdicts += [
+        _verdict(
+            f"{_title(label)} best vs base best",
+            _best_per_seed(replicates, label),
+            _best_per_seed(replicates, "base"),
+        )
+        for label in ssd_labels[1:]
+    ]
+    rounds = [
+        {
+            "round": i + 1,
+            "label": label,
+            "checkpoint_step_per_seed": [rep[label].get("checkpoint_step") for rep in replicates],
+            "checkpoints_per_seed": [rep[label].get("checkpoints") for rep in replicates],
+        }
+        for i, label in enumerate(ssd_labels)
+    ]
     return {
         "t_train": t_train,
         "curves": curves,
@@ -100,24 +146,27 @@ def summarize(replicates: list[dict[str, Any]], t_train: float) -> dict[str, Any
         },
         "diagnostics": diagnostics,
         "verdicts": verdicts,
-        "best_t_selection": "chosen on the evaluation problems themselves (no held-out split)",
+        "best_t_selection": selection,
+        "labels": labels,
+        "rounds": rounds,
     }
 
 
 def format_table(summary: dict[str, Any]) -> str:
     curves = summary["curves"]
+    labels = summary.get("labels", LABELS)
     k_keys = list(curves["base"][0]["sampled"].keys())
     header = (
         f"{'T_eval':>6} | "
-        + " | ".join(f"{TITLES[label]:>22}" for label in LABELS)
+        + " | ".join(f"{_title(label):>22}" for label in labels)
         + f" | {'T_eff':>5} | "
         + " ".join(f"{'SSD ' + k:>12}" for k in k_keys)
     )
     lines = [header, "-" * len(header)]
-    rows_by_t = {label: {r["t_eval"]: r for r in curves[label]} for label in LABELS}
+    rows_by_t = {label: {r["t_eval"]: r for r in curves[label]} for label in labels}
     for t_eval in sorted(rows_by_t["ssd"]):
         cells = []
-        for label in LABELS:
+        for label in labels:
             row = rows_by_t[label].get(t_eval)
             cells.append(
                 f"{row['pass@1']:.4f} [{row['pass@1_min']:.4f},{row['pass@1_max']:.4f}]"
@@ -132,10 +181,10 @@ def format_table(summary: dict[str, Any]) -> str:
             + f" | {ssd['t_eff']:>5.2f} | {sampled}"
         )
     lines.append("")
-    for label in LABELS:
+    for label in labels:
         b = summary["best"][label]
         lines.append(
-            f"best {TITLES[label]:<15} T_eval={b['t_eval']:.2f} (T_eff={b['t_eff']:.2f})  pass@1={b['pass@1']:.4f}"
+            f"best {_title(label):<15} T_eval={b['t_eval']:.2f} (T_eff={b['t_eff']:.2f})  pass@1={b['pass@1']:.4f}"
         )
     d = summary["diagnostics"]
     lines.append(
@@ -143,6 +192,12 @@ def format_table(summary: dict[str, Any]) -> str:
         f"fork entropy (bits): base {d['base']['fork_entropy_bits']:.3f} -> SSD {d['ssd']['fork_entropy_bits']:.3f}"
     )
     lines.extend(summary["verdicts"])
+    for entry in summary.get("rounds", []):
+        if any(len(table or []) > 1 for table in entry["checkpoints_per_seed"]):
+            lines.append(
+                f"{_title(entry['label'])}: checkpoint step per seed "
+                f"{entry['checkpoint_step_per_seed']}"
+            )
     lines.append(f"best T_eval is {summary['best_t_selection']}")
     return "\n".join(lines)
 
@@ -156,10 +211,10 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, x_key in zip(axes, ("t_eval", "t_eff"), strict=True):
-        for label in LABELS:
+        for label in summary.get("labels", LABELS):
             curve = summary["curves"][label]
             x = [r[x_key] for r in curve]
-            ax.plot(x, [r["pass@1"] for r in curve], marker="o", label=TITLES[label])
+            ax.plot(x, [r["pass@1"] for r in curve], marker="o", label=_title(label))
             ax.fill_between(
                 x, [r["pass@1_min"] for r in curve], [r["pass@1_max"] for r in curve], alpha=0.2
             )
