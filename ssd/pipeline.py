@@ -31,25 +31,95 @@ def _decoders(cfg: Any):
     return plain, ssd_as_decoder
 
 
-def run_replicate(cfg: Any, base: Any, prompts: list, seed: int, tracker: Any) -> dict[str, Any]:
-    """All stages for one seed; every stage is reused when its output exists."""
+def _split(cfg: Any, result: dict[str, Any] | None = None) -> dict[str, list[int]] | None:
+    """The validation/test split of the problems (as many as `result` scores; default: the toy's),
+    or None when selecting on test."""
+    if cfg.eval.selection != "validation":
+        return None
+    from ssd.selection import split_problems
+
+    n = len(result["rows"][0]["pass@1_per_problem"]) if result else cfg.toy.n_instances
+    return split_problems(n, cfg.eval.validation_fraction, cfg.eval.split_seed)
+
+
+def _checkpoints_to_evaluate(cfg: Any, tuned: Any) -> dict[int, Any]:
+    """Step -> ModelRef of the finetune checkpoints `eval.checkpoints` asks for."""
+    from ssd.base import ModelRef
+    from ssd.cache import stable_hash
+
+    saved = {int(step): folder for step, folder in tuned.metrics["checkpoints"].items()}
+    final = max(saved)
+    wanted = cfg.eval.checkpoints
+    steps = [final] if wanted == "final" else sorted(saved) if wanted == "all" else list(wanted)
+    missing = sorted(set(steps) - set(saved))
+    if missing:
+        raise RuntimeError(
+            f"eval.checkpoints: steps {missing} were not saved; saved: {sorted(saved)}"
+        )
+    return {
+        step: ModelRef(
+            tuned.path / saved[step],
+            tuned.key if step == final else stable_hash({"finetune": tuned.key, "step": step}),
+        )
+        for step in sorted(steps)
+    }
+
+
+def _round(cfg: Any, model: Any, prompts: list, seed: int, tracker: Any, label: str) -> dict:
+    """One SSD round from `model`: sample, filter, finetune, evaluate the requested checkpoints."""
+    from ssd.analyze_stage import analyze_after_finetune
     from ssd.base import ModelRef
     from ssd.cache import read_json
     from ssd.evaluate import evaluate
     from ssd.filtering import filter_samples
     from ssd.finetune import finetune
     from ssd.sample import sample
+    from ssd.selection import apply_selection, choose_checkpoint
 
-    samples = sample(cfg, base.path, base.key, prompts, seed)
+    samples = sample(cfg, model.path, model.key, prompts, seed)
     kept = filter_samples(cfg, samples)
-    tuned = finetune(cfg, base.path, base.key, kept, seed, tracker.lightning_loggers())
-    ssd_model = ModelRef(tuned.path / "model", tuned.key)
+    tuned = finetune(cfg, model.path, model.key, kept, seed, tracker)
+    fork_lock, analyze_stage = analyze_after_finetune(
+        cfg, model, ModelRef(tuned.path / "model", tuned.key), kept, tracker, f"{label}/seed{seed}"
+    )
+    plain, _ = _decoders(cfg)
+    evals, results = {}, {}
+    for step, ref in _checkpoints_to_evaluate(cfg, tuned).items():
+        evals[step] = evaluate(cfg, ref, plain, eval_temperatures(cfg), seed, label)
+        result = read_json(evals[step].path / "results.json")
+        results[step] = apply_selection(result, _split(cfg, result), cfg.eval.n_samples, seed)
+    chosen, table = choose_checkpoint(results)
+    return {
+        "result": {**results[chosen], "checkpoint_step": chosen, "checkpoints": table},
+        "next_model": ModelRef(tuned.path / "model", tuned.key),
+        "fork_lock": fork_lock,
+        "stages": {
+            "sample": {"key": samples.key, "reused": samples.reused, **samples.metrics},
+            "filter": {"key": kept.key, "reused": kept.reused, **kept.metrics},
+            "finetune": {"key": tuned.key, "reused": tuned.reused, **tuned.metrics},
+            **analyze_stage,
+            **{
+                f"evaluate/{label}" + (f"@{step}" if len(evals) > 1 else ""): {
+                    "key": out.key,
+                    "reused": out.reused,
+                }
+                for step, out in evals.items()
+            },
+        },
+    }
+
+
+def run_replicate(cfg: Any, base: Any, prompts: list, seed: int, tracker: Any) -> dict[str, Any]:
+    """All stages for one seed and every round; every stage is reused when its output exists."""
+    from ssd.cache import read_json
+    from ssd.evaluate import evaluate
+    from ssd.selection import apply_selection
+
     plain, ssd_as_decoder = _decoders(cfg)
     temperatures = eval_temperatures(cfg)
     evals = {
         "base": evaluate(cfg, base, plain, [float(t) for t in cfg.eval.temperatures], seed, "base"),
         "ssd_as_decoder": evaluate(cfg, base, ssd_as_decoder, temperatures, seed, "ssd_as_decoder"),
-        "ssd": evaluate(cfg, ssd_model, plain, temperatures, seed, "ssd"),
     }
     replicate = {label: read_json(out.path / "results.json") for label, out in evals.items()}
     # The base's own sweep always covers the whole grid (shared by every cell of a sweep), so its
@@ -60,11 +130,22 @@ def run_replicate(cfg: Any, base: Any, prompts: list, seed: int, tracker: Any) -
         evals["base_off_grid"] = extra
         rows = replicate["base"]["rows"] + read_json(extra.path / "results.json")["rows"]
         replicate["base"]["rows"] = sorted(rows, key=lambda row: row["t_eval"])
+    for label in list(replicate):
+        result = replicate[label]
+        replicate[label] = apply_selection(result, _split(cfg, result), cfg.eval.n_samples, seed)
+    stages: dict[str, Any] = {}
+    model = base
+    for r in range(1, cfg.rounds + 1):  # round r samples from round r-1's final model
+        label = "ssd" if r == 1 else f"ssd_round{r}"
+        done = _round(cfg, model, prompts, seed, tracker, label)
+        replicate[label], model = done["result"], done["next_model"]
+        if done["fork_lock"] is not None:  # the analyze stage's summary (ssd/analyze_stage.py)
+            replicate.setdefault("fork_lock", {})[label] = done["fork_lock"]
+        prefix = "" if r == 1 else f"round{r}/"
+        stages.update({prefix + name: info for name, info in done["stages"].items()})
     replicate["seed"] = seed
     replicate["stages"] = {
-        "sample": {"key": samples.key, "reused": samples.reused, **samples.metrics},
-        "filter": {"key": kept.key, "reused": kept.reused, **kept.metrics},
-        "finetune": {"key": tuned.key, "reused": tuned.reused, **tuned.metrics},
+        **stages,
         **{f"evaluate/{k}": {"key": v.key, "reused": v.reused} for k, v in evals.items()},
     }
     return replicate
@@ -77,6 +158,8 @@ def _problem_set(cfg: Any) -> dict[str, Any]:
         "n_problems": len(ids),
         "ids_sha256": hashlib.sha256(json.dumps(sorted(ids)).encode()).hexdigest(),
         "prompts": [f"P{i}" for i in range(cfg.toy.n_instances)],
+        "selection": cfg.eval.selection,
+        "split": _split(cfg),
         "extraction": "toy: completion tokens read one to one; passes iff every token is valid and "
         "the sequence ends with EOS at the solution's length",
         "pass@1": "exact: sum over all valid sequences of their probability under the decoder",
@@ -111,7 +194,7 @@ def _run_stages(cfg: Any, prompts: list, output_dir: Path, tracker: Any, config:
     base = resolve_base(cfg)
     seeds = [cfg.sampling.seed + r for r in range(cfg.replicates)]
     replicates = [run_replicate(cfg, base, prompts, seed, tracker) for seed in seeds]
-    summary = summarize(replicates, cfg.sampling.temperature)
+    summary = summarize(replicates, cfg.sampling.temperature, _selection_note(cfg))
     meta = {
         "config": config,
         "seeds": seeds,
@@ -132,6 +215,18 @@ def _run_stages(cfg: Any, prompts: list, output_dir: Path, tracker: Any, config:
     print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}")
     _track(tracker, summary, paths)
     return summary
+
+
+def _selection_note(cfg: Any) -> str:
+    """How the reported checkpoint and T_eval were chosen, in words for the report."""
+    which = f"checkpoints={cfg.eval.checkpoints}"
+    if cfg.eval.selection == "validation":
+        split = _split(cfg)
+        return (
+            f"chosen on a held-out validation split (problems {split['validation']}; {which}); "
+            f"pass@1 reported on the test split (problems {split['test']})"
+        )
+    return f"chosen on the evaluation problems themselves (no held-out split; {which})"
 
 
 def _track(tracker: Any, summary: dict[str, Any], paths: dict[str, Path]) -> None:

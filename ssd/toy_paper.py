@@ -1,7 +1,8 @@
 """The paper's fork/lock toy (paper-notes §7) in closed form: teacher, exact SSD student, T sweep.
 
 Run ``ssd toy paper`` (tables, plus a PNG and summary.json under outputs/toy_paper/) or
-``ssd toy paper --json``. The maths here is pure; printing and plotting live in
+``ssd toy paper --json``; ``--sgd N`` adds students trained by SGD on N sampled trajectories
+(`ssd.toy_paper_sgd`). The maths here is pure; printing and plotting live in
 `ssd.toy_paper_report`. Every distribution goes through `ssd.decoding`, the pipeline's decoding
 operator, so the toy and the real sampler share one semantics.
 """
@@ -298,6 +299,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{help_text} (default: %(default)s)",
         )
     parser.add_argument(
+        "--sgd",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also train SGD students (a tiny Qwen3 through the pipeline's Lightning loop) on "
+        "N/8, N/4, N/2 and N sampled SSD trajectories and compare them with the exact student "
+        "(N=4096: ~20 s on 2 idle CPU cores)",
+    )
+    parser.add_argument(
+        "--sgd-steps", type=int, default=400, metavar="S", help="optimizer steps per SGD student"
+    )
+    parser.add_argument(
+        "--sgd-seed", type=int, default=0, help="seed of the trajectories and the students"
+    )
+    parser.add_argument(
         "--robust-top-ps",
         dest="robust_top_ps",
         type=float,
@@ -319,8 +335,19 @@ def cli(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         raise SystemExit(f"ssd toy paper: {err}") from err
+    sgd = None
+    if args.sgd is not None:
+        from ssd.toy_paper_sgd import SGDConfig, run_sgd
+
+        try:
+            sgd = SGDConfig(n_trajectories=args.sgd, steps=args.sgd_steps, seed=args.sgd_seed)
+        except ValueError as err:
+            raise SystemExit(f"ssd toy paper: {err}") from err
     summary, sweeps = run_toy(config)
-    summary["files"] = toy_paper_report.write_outputs(summary, sweeps, config, args.out)
+    sgd_curves = None
+    if sgd is not None:
+        summary["sgd"], sgd_curves = run_sgd(config, sgd)
+    summary["files"] = toy_paper_report.write_outputs(summary, sweeps, config, args.out, sgd_curves)
     if args.json:
         toy_paper_report.print_json(summary)
     else:

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from ssd import toy_paper
 from ssd.cli import main
@@ -167,7 +168,85 @@ def test_cli_help_and_bad_values(capsys):
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
     for flag in ("--json", "--out", "--grid-step", "--t-min", "--t-max", "--eval-top-p",
-                 "--robust-top-ps", "--t-train", "--train-top-p"):  # fmt: skip
+                 "--robust-top-ps", "--t-train", "--train-top-p", "--sgd", "--sgd-steps",
+                 "--sgd-seed"):  # fmt: skip
         assert flag in help_text
     with pytest.raises(SystemExit, match="eval_top_p"):
         main(["toy", "paper", "--eval-top-p", "1.5"])
+    with pytest.raises(SystemExit, match="--sgd needs N >= 1"):
+        main(["toy", "paper", "--sgd", "0", "--grid-step", "0.5", "--out", "/nonexistent/x"])
+
+
+# -- `--sgd N`: students trained by SGD on sampled SSD trajectories ------------------------------
+
+
+def test_trajectory_counts_follow_the_student_and_match_the_multinomial_law():
+    from ssd import toy_paper_sgd as sgd
+
+    probs = sgd.ssd_sampling_probs(toy_paper.ToyConfig())
+    np.testing.assert_allclose(probs, np.stack([STUDENT[s] for s in toy_paper.STATES]), atol=1e-6)
+    trajectories = sgd.sample_trajectories(probs, 40_000, seed=0)
+    assert all(1 <= len(t) <= 5 for t in trajectories)
+    assert all(t[0] in (0, 1) for t in trajectories if len(t) > 1)  # only path entries continue
+    counts = sgd.state_counts(trajectories)
+    entry = probs[0, 0] + probs[0, 1]
+    assert counts[1].sum() == pytest.approx(40_000 * entry, rel=0.03)
+    np.testing.assert_allclose(counts / counts.sum(-1, keepdims=True), probs, atol=0.015)
+    # The tabular MLE of 100k trajectories ranks the fork right and peaks where the exact one does.
+    config = toy_paper.ToyConfig(t_step=0.05)
+    curve = toy_paper.pass_probability(
+        toy_paper.decode_grid(
+            lambda t: toy_paper.Decoder(t, 0, 0.8),
+            config.temperatures(),
+            sgd.tabular_mle_logits(sgd.sample_trajectories(probs, 100_000, seed=1)),
+        )
+    )
+    exact = ref_curve(STUDENT, config.temperatures(), 0.8)
+    assert curve.max() == pytest.approx(exact.max(), abs=0.005)
+    # Its spread over seeds, drawn as multinomials, shrinks toward the exact student with N.
+    small = sgd.mle_seed_spread(config, probs, 256, exact.max(), seed=0)
+    large = sgd.mle_seed_spread(config, probs, 32_768, exact.max(), seed=0)
+    assert small["share_zero"] > 0.05 > large["share_zero"]
+    assert large["share_within_10pct_of_exact"] > 0.95 > small["share_within_10pct_of_exact"]
+
+
+def test_path_pass_curve_equals_the_closed_form_for_a_tabular_model():
+    from ssd import toy_paper_sgd as sgd
+
+    config = toy_paper.ToyConfig(t_step=0.1)
+    student = toy_paper.ssd_student_logits(toy_paper.teacher_logits(), 0.9, 0.85)
+    rows = torch.stack([student[toy_paper.STATES.index(state)] for state, _ in sgd.CONTEXTS])
+    decoder = lambda t: toy_paper.Decoder(t, 0, 0.8)  # noqa: E731
+    per_path = sgd.path_pass_curve(toy_paper.decode_grid(decoder, config.temperatures(), rows))
+    closed = toy_paper.pass_probability(
+        toy_paper.decode_grid(decoder, config.temperatures(), student)
+    )
+    np.testing.assert_allclose(per_path, closed, atol=1e-7)
+
+
+def test_cli_sgd_students_approach_the_exact_student(tmp_path, capsys):
+    argv = ["toy", "paper", "--json", "--out", str(tmp_path), "--grid-step", "0.05",
+            "--sgd", "1024", "--sgd-steps", "100", "--sgd-seed", "1"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    sgd = summary["sgd"]
+    exact = sgd["exact_student"]
+    assert exact["best_pass"] == pytest.approx(
+        ref_curve(STUDENT, np.arange(1, 61) * 0.05, 0.8).max()
+    )
+    rows = sgd["rows"]
+    assert [r["n_trajectories"] for r in rows] == [128, 256, 512, 1024]
+    assert all(r["visits"]["root"] == r["n_trajectories"] for r in rows)
+    first, last = rows[0]["sgd"], rows[-1]["sgd"]
+    assert last["steps"] == 100 and last["max_special_token_mass"] < 0.01
+    # Measured (seeds 0-2 all agree): more trajectories bring root and fork closer to the exact
+    # student, and the largest student's best P(pass) is within 0.03 of the exact 0.137 ...
+    for state in ("root", "fork"):
+        assert last["states"][state]["tv_to_exact"] < first["states"][state]["tv_to_exact"]
+    assert abs(last["best_pass"] - exact["best_pass"]) < 0.03
+    # ... but it peaks at a lower T: the SGD student keeps mass on lock tokens SSD never samples
+    # (the exact student has none), and a high T amplifies that tail.
+    assert last["best_T"] < exact["best_T"] and last["states"]["lock"]["mass_off_support"] > 0.01
+    spread = [r["tabular_mle"]["over_seeds"]["share_within_10pct_of_exact"] for r in rows]
+    assert spread[-1] > spread[0]
+    assert (tmp_path / "sgd_pass_vs_T.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
