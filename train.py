@@ -15,11 +15,11 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 @exits_2_on_config_error
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     from ssd.pipeline import run
 
     summary = run(cfg, job_output_dir(cfg))
-    return summary["best"]["ssd"]["pass@1"]
+    return summary["best"]["ssd"]["pass@1"] if summary else None
 
 
 if __name__ == "__main__":

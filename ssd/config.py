@@ -189,8 +189,22 @@ class FinetuneConfig:
 
 @dataclass
 class BenchmarkConfig:
-    # toy (exact pass@1 by teacher forcing, pass@k by sampling) | lcb | humaneval | jsonl
+    """What the models are scored on, and every grading choice that moves the score."""
+
+    # toy (exact pass@1 by teacher forcing, pass@k by sampling) | lcb | humaneval | jsonl (a local
+    # file in LiveCodeBench's schema)
     name: str = "toy"
+    path: str | None = None  # local LCB-schema JSONL file/dir (lcb: None = the HF hub release)
+    version: str = "v6"  # lcb: v6 (2025-02..05, 131) | v5 (2024-08..2025-01, 374) | custom | all
+    start: str | None = None  # version=custom: first contest date kept, YYYY-MM-DD
+    end: str | None = None  # version=custom: first date no longer kept
+    tests: str = "private"  # private (official code) | public+private
+    difficulty: list[str] | None = None  # e.g. [hard]; None = all
+    extract: str | None = None  # last (official) | first | none; None: last, humaneval: none
+    timeout_s: float = 6.0  # per test (official: 6 s)
+    memory_mb: int = 1024
+    isolation: str | None = None  # auto | bwrap | rlimits; None = $SSD_SANDBOX or auto
+    workers: int | None = None  # grading processes; None = CPU count
 
 
 @dataclass
@@ -349,6 +363,59 @@ def validate(cfg: Any) -> None:
     _validate_data(cfg)
     _validate_model(cfg)
     _validate_analyze(cfg.analyze)
+    _validate_benchmark(cfg.eval.benchmark)
+
+
+def _validate_benchmark(b: Any) -> None:
+    _require(
+        b.name in ("toy", "lcb", "humaneval", "jsonl"),
+        "eval.benchmark.name",
+        b.name,
+        "one of toy, lcb, humaneval, jsonl",
+    )
+    if b.name == "toy":
+        return
+    _require(
+        b.version in ("v6", "v5", "custom", "all"),
+        "eval.benchmark.version",
+        b.version,
+        "v6, v5, custom or all",
+    )
+    _require(
+        b.tests in ("private", "public+private"),
+        "eval.benchmark.tests",
+        b.tests,
+        "private or public+private",
+    )
+    _require(
+        b.extract in (None, "last", "first", "none"),
+        "eval.benchmark.extract",
+        b.extract,
+        "last, first or none",
+    )
+    _require(b.timeout_s > 0, "eval.benchmark.timeout_s", b.timeout_s, "must be > 0")
+    _require(b.memory_mb > 0, "eval.benchmark.memory_mb", b.memory_mb, "must be > 0")
+    for level in b.difficulty or []:
+        _require(
+            level in ("easy", "medium", "hard"),
+            "eval.benchmark.difficulty",
+            level,
+            "easy, medium or hard",
+        )
+    if b.version == "custom":
+        _require(
+            bool(b.start and b.end),
+            "eval.benchmark.start",
+            b.start,
+            "version=custom needs start and end",
+        )
+    if b.name == "jsonl" or (b.path and b.name in ("lcb", "humaneval")):
+        _require(
+            bool(b.path) and Path(b.path).expanduser().exists(),
+            "eval.benchmark.path",
+            b.path,
+            "an existing file",
+        )
 
 
 def _validate_analyze(a: Any) -> None:

@@ -132,7 +132,7 @@ def evaluate_spec(
         "k": list(e.k),
         "max_new_tokens": e.max_new_tokens,
         "benchmark": OmegaConf.to_container(e.benchmark, resolve=True),
-        "toy": OmegaConf.to_container(cfg.toy, resolve=True),
+        "toy": OmegaConf.to_container(cfg.toy, resolve=True) if e.benchmark.name == "toy" else None,
         "prompt": OmegaConf.to_container(cfg.data.prompt, resolve=True),
         "backend": cfg.sampling.backend,
         "seed": seed,
@@ -144,6 +144,19 @@ def evaluate(
 ) -> StageOutput:
     """Run (or reuse) the evaluation of `model` under `decoder` at each T in `temperatures`."""
     spec = evaluate_spec(cfg, decoder, temperatures, seed)
+
+    def compute_code(out: Path) -> dict[str, Any]:
+        from ssd.evaluate_code import evaluate_code_rows, write_results
+        from ssd.sample import make_sampler
+
+        backend, tokenizer = make_sampler(cfg, model.path)
+        result = evaluate_code_rows(cfg, backend, tokenizer, decoder, temperatures, seed, out)
+        write_results(out, label, decoder, result)
+        best = max(result["rows"], key=lambda r: r["pass@1"])
+        return {"best_t_eval": best["t_eval"], "best_pass@1": best["pass@1"]}
+
+    if cfg.eval.benchmark.name != "toy":
+        return run_stage(cfg.paths.cache_dir, "evaluate", spec, {"model": model.key}, compute_code)
 
     def compute(out: Path) -> dict[str, Any]:
         from dataclasses import replace

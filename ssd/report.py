@@ -104,12 +104,14 @@ def summarize(
     for row in curves["base"]:
         row["t_eff"] = row["t_eval"]
     best = {label: _best(curve) for label, curve in curves.items()}
+    # Toy-only: the exact lock/fork diagnostics of the evaluator (code benchmarks have none).
     diagnostics = {
         label: {
             key: float(np.mean([rep[label][key] for rep in replicates]))
             for key in ("lock_distractor_mass", "fork_entropy_bits")
         }
         for label in ("base", *ssd_labels)
+        if all("lock_distractor_mass" in rep[label] for rep in replicates)
     }
     ssd_best = _best_per_seed(replicates, "ssd")
     verdicts = [
@@ -187,10 +189,11 @@ def format_table(summary: dict[str, Any]) -> str:
             f"best {_title(label):<15} T_eval={b['t_eval']:.2f} (T_eff={b['t_eff']:.2f})  pass@1={b['pass@1']:.4f}"
         )
     d = summary["diagnostics"]
-    lines.append(
-        f"lock distractor mass: base {d['base']['lock_distractor_mass']:.4f} -> SSD {d['ssd']['lock_distractor_mass']:.4f}; "
-        f"fork entropy (bits): base {d['base']['fork_entropy_bits']:.3f} -> SSD {d['ssd']['fork_entropy_bits']:.3f}"
-    )
+    if "base" in d and "ssd" in d:
+        lines.append(
+            f"lock distractor mass: base {d['base']['lock_distractor_mass']:.4f} -> SSD {d['ssd']['lock_distractor_mass']:.4f}; "
+            f"fork entropy (bits): base {d['base']['fork_entropy_bits']:.3f} -> SSD {d['ssd']['fork_entropy_bits']:.3f}"
+        )
     lines.extend(summary["verdicts"])
     for entry in summary.get("rounds", []):
         if any(len(table or []) > 1 for table in entry["checkpoints_per_seed"]):

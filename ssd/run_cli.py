@@ -93,10 +93,11 @@ def run_passthrough(argv: list[str]) -> int:
 
     @hydra.main(version_base="1.3", config_path=str(conf_dir), config_name="config")
     @exits_2_on_config_error
-    def _main(cfg: Any) -> float:
+    def _main(cfg: Any) -> float | None:
         from ssd.pipeline import run
 
-        return run(cfg, job_output_dir(cfg))["best"]["ssd"]["pass@1"]
+        summary = run(cfg, job_output_dir(cfg))
+        return summary["best"]["ssd"]["pass@1"] if summary else None
 
     exit_code_for_config_errors(_main)
     return 0

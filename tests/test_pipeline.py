@@ -124,3 +124,17 @@ def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
     assert toy_exact_pass(forced, task, replace(Decoder(1.0))).mean() == pytest.approx(
         base_at_1["pass@1"], abs=1e-6
     )
+
+
+def test_an_array_task_with_its_shards_done_exits_quietly_and_the_last_one_finishes(
+    make_cfg, tmp_path
+):
+    common = ["experiment=smoke", "replicates=1", "sampling.shard_size=16", "sampling.num_shards=2"]
+    first = run(
+        make_cfg(*common, "sampling.shard_id=0", cache=tmp_path / "cache"), tmp_path / "task0"
+    )
+    assert first is None and not (tmp_path / "task0" / "results.json").exists()
+    second = run(
+        make_cfg(*common, "sampling.shard_id=1", cache=tmp_path / "cache"), tmp_path / "task1"
+    )
+    assert second is not None and (tmp_path / "task1" / "results.json").is_file()
