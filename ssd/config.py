@@ -91,7 +91,7 @@ class DataConfig:
     hf_config: str = "seed_sft"
     split: str = "train"
     dedup: bool = False  # rstar: exact de-dup on the whitespace-normalised question (paper: true)
-    copies_per_instance: int = 64  # toy: prompts per instance in the pool
+    copies_per_instance: int = 128  # toy: prompts per instance in the pool
     limit: int | None = None  # keep the first N prompts (after de-dup)
     prompt: PromptConfig = field(default_factory=PromptConfig)
 
@@ -165,7 +165,7 @@ class FinetuneConfig:
     lr: float = 1e-3
     min_lr: float = 1e-4  # cosine floor
     warmup_steps: int = 5
-    max_steps: int | None = 150  # optimizer steps; null to train by `epochs`
+    max_steps: int | None = 300  # optimizer steps; null to train by `epochs`
     epochs: float | None = None  # passes over the kept samples (needs max_steps=null)
     batch_size: int = 32  # per device
     global_batch_size: int = 32  # accumulation = global / (batch_size * devices * num_nodes)
@@ -274,7 +274,7 @@ class Config:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     toy: ToyTaskConfig = field(default_factory=ToyTaskConfig)
-    replicates: int = 2  # independent seeds of sample -> finetune -> eval, for the spread
+    replicates: int = 3  # independent seeds of sample -> finetune -> eval, for the spread
     rounds: int = 1  # SSD rounds: round r samples from round r-1's fine-tuned model
     name: str = "ssd"  # free label for the run (W&B run name prefix)
 
