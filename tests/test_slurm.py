@@ -84,7 +84,9 @@ def test_sweep_runs_as_slurm_array(slurm_cluster: None, launcher: str, tmp_path:
     assert _sacct_states(array_id, len(GRID)) == expected
 
 
-def test_toy_grid_through_train_py_on_slurm_then_report(slurm_cluster: None, tmp_path: Path) -> None:
+def test_toy_grid_through_train_py_on_slurm_then_report(
+    slurm_cluster: None, tmp_path: Path
+) -> None:
     """The real pipeline: a 2x2 T_train x T_eval toy grid as one SLURM array, then `ssd report`."""
     sweep = tmp_path / "sweep"
     cmd = [
