@@ -61,6 +61,13 @@ def _curve(replicates: list[dict[str, Any]], label: str) -> list[dict[str, Any]]
                 "sampled": {
                     k: float(np.mean([r["sampled"][k] for r in rows])) for k in sampled_keys
                 },
+                # Code benchmarks: pass@1 per difficulty, mean over seeds (the toy has none).
+                "pass@1_by_difficulty": {
+                    level: float(
+                        np.mean([r["by_difficulty"][level]["pass@k"]["pass@1"] for r in rows])
+                    )
+                    for level in rows[0].get("by_difficulty", {})
+                },
             }
         )
     return curve

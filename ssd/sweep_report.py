@@ -25,6 +25,9 @@ COLUMNS = [
     "pass@1_ci95_low",
     "pass@1_ci95_high",
     "sampled_pass@k",
+    "pass@1_easy",
+    "pass@1_medium",
+    "pass@1_hard",
     "round",
     "checkpoint",
     "base_pass@1_same_t_eval",
@@ -49,43 +52,61 @@ def _row_at(curve: list[dict[str, Any]], t_eval: float) -> dict[str, Any] | None
     return next((row for row in curve if abs(row["t_eval"] - t_eval) < 1e-9), None)
 
 
+def _round_of(label: str) -> int:
+    """`ssd` is round 1, `ssd_round3` round 3 (the labels ssd.report gives each round)."""
+    return 1 if label == "ssd" else int(label.removeprefix("ssd_round"))
+
+
 def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
     """One table row per SSD T_eval of a cell, baselines beside it."""
     config = results["config"]
     summary = results["summary"]
     curves = summary["curves"]
     base_best = summary["best"]["base"]
-    diagnostics = summary.get("diagnostics", {}).get("ssd", {})
     rows = []
-    for point in curves["ssd"]:
-        base_same = _row_at(curves["base"], point["t_eval"])
-        decoder = _row_at(curves["ssd_as_decoder"], point["t_eval"])
-        ci = point.get("pass@1_ci95_first_seed") or [None, None]
-        rows.append(
-            {
-                "t_train": config["sampling"]["temperature"],
-                "top_k": config["sampling"]["top_k"],
-                "top_p": config["sampling"]["top_p"],
-                "t_eval": point["t_eval"],
-                "t_eff": point["t_eff"],
-                "pass@1": point["pass@1"],
-                "pass@1_min": point["pass@1_min"],
-                "pass@1_max": point["pass@1_max"],
-                "pass@1_ci95_low": ci[0],
-                "pass@1_ci95_high": ci[1],
-                "sampled_pass@k": json.dumps(point.get("sampled", {}), sort_keys=True),
-                "round": results.get("round", config.get("rounds", 1)),
-                "checkpoint": results.get("checkpoint", "final"),
-                "base_pass@1_same_t_eval": base_same["pass@1"] if base_same else None,
-                "base_best_pass@1": base_best["pass@1"],
-                "base_best_t_eval": base_best["t_eval"],
-                "ssd_as_decoder_pass@1": decoder["pass@1"] if decoder else None,
-                "lock_distractor_mass": diagnostics.get("lock_distractor_mass"),
-                "fork_entropy_bits": diagnostics.get("fork_entropy_bits"),
-                "seeds": " ".join(str(s) for s in results.get("seeds", [])),
-                "cell": cell,
-            }
-        )
+    ssd_labels = sorted(
+        (k for k in curves if k == "ssd" or k.startswith("ssd_round")), key=_round_of
+    )
+    # The checkpoint step each seed reported (chosen per eval.selection), by round label.
+    steps = {
+        entry["label"]: " ".join(str(x) for x in entry.get("checkpoint_step_per_seed", []))
+        for entry in summary.get("rounds", [])
+    }
+    for label in ssd_labels:
+        diagnostics = summary.get("diagnostics", {}).get(label, {})
+        for point in curves[label]:
+            base_same = _row_at(curves["base"], point["t_eval"])
+            decoder = _row_at(curves["ssd_as_decoder"], point["t_eval"])
+            ci = point.get("pass@1_ci95_first_seed") or [None, None]
+            by_level = point.get("pass@1_by_difficulty", {})
+            rows.append(
+                {
+                    "t_train": config["sampling"]["temperature"],
+                    "top_k": config["sampling"]["top_k"],
+                    "top_p": config["sampling"]["top_p"],
+                    "t_eval": point["t_eval"],
+                    "t_eff": point["t_eff"],
+                    "pass@1": point["pass@1"],
+                    "pass@1_min": point["pass@1_min"],
+                    "pass@1_max": point["pass@1_max"],
+                    "pass@1_ci95_low": ci[0],
+                    "pass@1_ci95_high": ci[1],
+                    "sampled_pass@k": json.dumps(point.get("sampled", {}), sort_keys=True),
+                    "pass@1_easy": by_level.get("easy"),
+                    "pass@1_medium": by_level.get("medium"),
+                    "pass@1_hard": by_level.get("hard"),
+                    "round": _round_of(label),
+                    "checkpoint": steps.get(label, "final"),
+                    "base_pass@1_same_t_eval": base_same["pass@1"] if base_same else None,
+                    "base_best_pass@1": base_best["pass@1"],
+                    "base_best_t_eval": base_best["t_eval"],
+                    "ssd_as_decoder_pass@1": decoder["pass@1"] if decoder else None,
+                    "lock_distractor_mass": diagnostics.get("lock_distractor_mass"),
+                    "fork_entropy_bits": diagnostics.get("fork_entropy_bits"),
+                    "seeds": " ".join(str(s) for s in results.get("seeds", [])),
+                    "cell": cell,
+                }
+            )
     return rows
 
 

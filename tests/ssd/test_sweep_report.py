@@ -70,3 +70,18 @@ def test_rows_put_both_baselines_beside_each_ssd_point():
         and head["base_best_pass@1"] == 0.25
         and head["ssd_as_decoder_best_pass@1"] == 0.28
     )
+
+
+def test_each_round_and_difficulty_gets_its_own_columns():
+    results = _results(1.0, ssd=[(0.8, 0.30)], base=[(0.8, 0.20)], decoder=[(0.8, 0.28)])
+    curves = results["summary"]["curves"]
+    curves["ssd_round2"] = [dict(curves["ssd"][0], **{"pass@1": 0.33})]
+    curves["ssd"][0]["pass@1_by_difficulty"] = {"easy": 0.9, "hard": 0.1}
+    results["summary"]["rounds"] = [
+        {"label": "ssd", "checkpoint_step_per_seed": [250, 500]},
+        {"label": "ssd_round2", "checkpoint_step_per_seed": [500, 500]},
+    ]
+    first, second = cell_rows(results, "0")
+    assert (first["round"], first["pass@1"], first["checkpoint"]) == (1, 0.30, "250 500")
+    assert (second["round"], second["pass@1"], second["checkpoint"]) == (2, 0.33, "500 500")
+    assert (first["pass@1_easy"], first["pass@1_medium"], first["pass@1_hard"]) == (0.9, None, 0.1)

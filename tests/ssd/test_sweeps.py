@@ -8,7 +8,15 @@ from hydra import compose, initialize_config_dir
 from ssd.cache import stable_hash
 from ssd.sweeps import CONF, SWEEPS, expand_sweep, sweep_names
 
-DOCUMENTED_JOBS = {"toy_teff": 30, "teff_grid": 5, "truncation": 12, "stress": 1, "seeds": 3}
+DOCUMENTED_JOBS = {
+    "toy_teff": 30,
+    "teff_grid": 5,
+    "truncation": 12,
+    "stress": 1,
+    "seeds": 3,
+    "rounds": 3,
+    "paper_recipe": 6,
+}
 
 
 def test_every_sweep_file_is_known_and_opens_with_its_command():
