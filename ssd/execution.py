@@ -152,10 +152,23 @@ def isolation_info(isolation: str | None = None) -> dict[str, object]:
 def _import_paths(import_repo: bool) -> tuple[str, ...]:
     # `-S` skips site (its .pth processing is most of the start-up time), so site-packages is
     # added by hand; the grading harness also needs this package, wherever it is installed.
-    paths = [p for p in site.getsitepackages() if os.path.isdir(p)]
-    if import_repo:
-        paths.insert(0, str(Path(__file__).resolve().parents[1]))
-    return tuple(paths)
+    # The harness modules themselves are copied into the staging dir (see `_stage_package`): the
+    # repository may live where the sandbox uid cannot read (a 0700 temp dir, a home directory).
+    return tuple(p for p in site.getsitepackages() if os.path.isdir(p))
+
+
+_PACKAGE_FILES = ("__init__.py", "execution.py", "harness.py")  # all the harness imports
+
+
+def _stage_package(stage: Path) -> None:
+    """Copy the few modules the grading harness runs into the staging dir, readable by all."""
+    target = stage / "pkg" / "ssd"
+    target.mkdir(parents=True)
+    for name in _PACKAGE_FILES:
+        shutil.copyfile(Path(__file__).with_name(name), target / name)
+        (target / name).chmod(0o644)
+    for folder in (stage / "pkg", target):
+        folder.chmod(0o755)
 
 
 @functools.cache
@@ -197,7 +210,7 @@ def _bwrap_argv(stage: Path, uid: int | None, import_repo: bool) -> list[str]:
     return argv + [f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
 
 
-def _boot(entry: str, import_repo: bool, limits: Limits) -> str:
+def _boot(entry: str, import_repo: bool, limits: Limits, job_dir: str = "") -> str:
     """The `python -I -S -c` source: the rlimits (set here, before any untrusted line runs, so
     that Popen can spawn without a slow preexec_fn), import paths, exit()/quit(), then entry."""
     return "\n".join(
@@ -205,6 +218,7 @@ def _boot(entry: str, import_repo: bool, limits: Limits) -> str:
             "import sys, builtins, resource, _sitebuiltins",
             f"for _k, _v in {_rlimits(limits)!r}: resource.setrlimit(_k, (_v, _v))",
             f"sys.path += {list(_import_paths(import_repo))!r}",
+            f"sys.path.insert(0, {job_dir + '/pkg'!r})" if import_repo else "",
             "builtins.exit = _sitebuiltins.Quitter('exit', 'Ctrl-D (i.e. EOF)')",
             "builtins.quit = _sitebuiltins.Quitter('quit', 'Ctrl-D (i.e. EOF)')",
             entry,
@@ -277,7 +291,9 @@ class Sandbox:
             # environment, is how __exit__ finds children that left the group with setsid().
             self.marker = f"{os.getpid()}.{next(_uid_counter)}.{time.monotonic_ns()}"
             self.env = dict(_ENV, **{MARKER_VAR: self.marker})
-        boot = _boot(entry.replace("{job}", self.job_dir), import_repo, limits)
+        if import_repo:
+            _stage_package(self.stage)
+        boot = _boot(entry.replace("{job}", self.job_dir), import_repo, limits, self.job_dir)
         self.argv = [*prefix, sys.executable, "-I", "-S", "-c", boot]
 
     def start(self, stdin, stdout, stderr) -> subprocess.Popen:

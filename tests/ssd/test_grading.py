@@ -247,9 +247,13 @@ def _has(cmdline: Path, token: str) -> bool:
 def test_expected_outputs_never_enter_the_sandbox():
     problem = Problem("x", "q", tests=(("1\n", str(uuid.uuid4().int)),))  # 30+ digits
     # Print every long number in any file the program can read under /tmp: had the expected
-    # output been staged there, the program would print exactly it and pass.
+    # output been staged there, the program would print exactly it and pass. The interpreter's own
+    # installation is skipped: a venv that lives under /tmp is re-exposed there, read-only.
     snoop = (
-        "import os, re\nhits = set()\nfor root, _, files in os.walk('/tmp'):\n"
+        "import os, re\nhits = set()\n"
+        "for root, dirs, files in os.walk('/tmp'):\n"
+        "    if 'pyvenv.cfg' in files or root.endswith('site-packages'):\n"
+        "        dirs[:] = []\n        continue\n"
         "    for name in files:\n        try:\n"
         "            hits.update(re.findall(r'\\d{30,}', open(os.path.join(root, name)).read()))\n"
         "        except (OSError, UnicodeDecodeError):\n            pass\n"
@@ -260,3 +264,27 @@ def test_expected_outputs_never_enter_the_sandbox():
         "wrong_answer",
         f"test 1/1: expected {problem.tests[0][1]!r}, got 'none\\n'",
     )
+
+
+def test_grading_works_from_a_checkout_the_sandbox_user_cannot_read(tmp_path):
+    """The package may live in a 0700 directory (a CI clone in mktemp -d, a home dir): the harness
+    modules are staged into the sandbox, not imported from the checkout."""
+    import shutil
+    import subprocess
+    import sys
+
+    private = tmp_path / "private"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "ssd", private / "ssd")
+    private.chmod(0o700)
+    code = (
+        "from ssd.grading import grade; from ssd.benchmarks import Problem\n"
+        "p = Problem('x', 'q', tests=(('1 2\\n', '3\\n'),))\n"
+        "v = grade(p, 'a, b = map(int, input().split())\\nprint(a + b)')\n"
+        "import ssd; print(v.status, ssd.__file__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=private, capture_output=True, text=True, timeout=120
+    )
+    status, origin = out.stdout.split()
+    assert status == "passed", out.stderr[-2000:]
+    assert origin.startswith(str(private))  # the private copy was the one graded with
