@@ -9,6 +9,7 @@ template, head_dim 64 so vLLM's CPU attention accepts it) because no hub model c
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -45,7 +46,11 @@ def build_word_tokenizer(vocabulary: list[str]) -> PreTrainedTokenizerFast:
 
 
 def build_tiny_model(tokenizer: PreTrainedTokenizerFast, arch: Any, seed: int) -> PreTrainedModel:
-    """A small Qwen3 causal LM from a config (no download), initialised from `seed`."""
+    """A small Qwen3 causal LM from a config (no download), initialised from `seed`.
+
+    `arch` needs hidden_size, intermediate_size, num_layers, num_heads, head_dim, max_context (the
+    toy's `model` config, or any namespace with them).
+    """
     config = Qwen3Config(
         vocab_size=len(tokenizer),
         hidden_size=arch.hidden_size,
@@ -166,23 +171,15 @@ def build_tiny_code_model(
     """
     texts = [t for t in Path(corpus).read_text(encoding="utf-8").split("\n\n") if t.strip()]
     tokenizer = build_bpe_tokenizer(texts)
-    heads = max(hidden_size // head_dim, 1)
-    config = Qwen3Config(
-        vocab_size=len(tokenizer),
+    arch = SimpleNamespace(
         hidden_size=hidden_size,
         intermediate_size=2 * hidden_size,
-        num_hidden_layers=2,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
+        num_layers=2,
+        num_heads=max(hidden_size // head_dim, 1),
         head_dim=head_dim,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
+        max_context=2048,
     )
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config)
+    model = build_tiny_model(tokenizer, arch, seed)
     conversations = [
         [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
         for q, a in zip(texts[0::2], texts[1::2], strict=False)
