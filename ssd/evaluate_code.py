@@ -18,8 +18,6 @@ from ssd.cache import atomic_write_json
 from ssd.data import Prompt
 from ssd.decoding import Decoder
 
-CODE_BENCHMARKS = ("lcb", "humaneval", "jsonl")
-
 
 def load_benchmark(bench: Any) -> list[Problem]:
     """The problems named by `eval.benchmark` (jsonl = a local file in LiveCodeBench's schema)."""

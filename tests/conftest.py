@@ -77,3 +77,14 @@ def tiny_code_model_dir(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("tiny_code") / "model"
     return build_tiny_code_model(path, REPO / "tests" / "assets" / "code_corpus.txt")
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy machine spinning threads cost 10x."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -18,16 +18,7 @@ from ssd.finetune import finetune, train_sft
 from ssd.models import load_model
 from ssd.sample import write_jsonl
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices gain nothing from threads, and on a busy machine spinning threads cost 10x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
 
 def rows(tokenizer, n: int = 48) -> list[dict]:

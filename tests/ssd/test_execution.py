@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from sandbox_programs import daemon_program
 
 from ssd import execution
 from ssd.execution import isolation_info, isolation_level, run_program
@@ -210,21 +211,6 @@ def test_detached_child_does_not_outlive_the_program(isolation):
     result = run_program(daemon_program(token), isolation=isolation)
     assert (result.status, result.stdout) == ("ok", "daemon up\n")  # it really ran...
     assert strays(token) == []  # ...and is gone once run_program returns
-
-
-def daemon_program(token: str, then: str = "") -> str:
-    """Double fork + setsid; the grandchild becomes `sleep <token>`; the program waits until it
-    has, prints "daemon up", then runs `then`."""
-    return (
-        "import os, time\nr, w = os.pipe()\n"
-        "if os.fork() == 0:\n    os.setsid()\n    pid = os.fork()\n    if pid == 0:\n"
-        f"        os.execv('/bin/sleep', ['sleep', '{token}'])\n"
-        "    os.write(w, str(pid).encode())\n    os._exit(0)\n"
-        "pid = int(os.read(r, 64))\nfor _ in range(1000):\n    try:\n"
-        f"        if b'{token}' in open(f'/proc/{{pid}}/cmdline', 'rb').read():\n"
-        "            print('daemon up')\n            break\n"
-        "    except OSError:\n        pass\n    time.sleep(0.005)\n" + then
-    )
 
 
 @needs_bwrap

@@ -17,14 +17,7 @@ from ssd.finetune import IGNORE, collate, completion_loss, make_example, train_s
 from ssd.models import load_model
 from ssd.sft_data import BatchShape, padding_fraction, plan_steps, steps_per_epoch, total_steps
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices gain nothing from threads, and on a busy machine spinning threads cost 10x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def opt_for(**over):

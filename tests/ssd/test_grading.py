@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sandbox_programs import daemon_program
 
 from ssd.benchmarks import Problem
 from ssd.benchmarks.humaneval import load_humaneval
@@ -220,20 +221,6 @@ def _bwrap_works() -> bool:
         return isolation_level("bwrap") == "bwrap"
     except RuntimeError:
         return False
-
-
-def daemon_program(token: str, then: str = "") -> str:
-    """As in test_execution: a double-forked `sleep <token>`, waited for, then `then`."""
-    return (
-        "import os, time\nr, w = os.pipe()\n"
-        "if os.fork() == 0:\n    os.setsid()\n    pid = os.fork()\n    if pid == 0:\n"
-        f"        os.execv('/bin/sleep', ['sleep', '{token}'])\n"
-        "    os.write(w, str(pid).encode())\n    os._exit(0)\n"
-        "pid = int(os.read(r, 64))\nfor _ in range(1000):\n    try:\n"
-        f"        if b'{token}' in open(f'/proc/{{pid}}/cmdline', 'rb').read():\n"
-        "            print('daemon up')\n            break\n"
-        "    except OSError:\n        pass\n    time.sleep(0.005)\n" + then
-    )
 
 
 def _has(cmdline: Path, token: str) -> bool:
