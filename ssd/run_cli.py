@@ -23,9 +23,22 @@ def _is_config_error(err: BaseException) -> bool:
 
     if isinstance(err, ConfigError | MissingConfigException):
         return True
+    if isinstance(err, ValueError) and _raised_inside_hydra(err):
+        return True  # e.g. `-m experiment=null`: Hydra's defaults list rejects the override
     # Composition errors arrive before the job starts; `ssd.pipeline.run` re-raises any OmegaConf
     # error from inside a stage as a RuntimeError, so these types mean "the config is wrong".
     return isinstance(err, HydraException | OmegaConfBaseException)
+
+
+def _raised_inside_hydra(err: BaseException) -> bool:
+    """Whether the innermost frame of `err` is Hydra's own composition code (not a task's)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return (
+        tb is not None
+        and f"{os.sep}hydra{os.sep}_internal{os.sep}" in tb.tb_frame.f_code.co_filename
+    )
 
 
 def _one_line(err: BaseException) -> str:
@@ -40,6 +53,8 @@ def _one_line(err: BaseException) -> str:
             ln for ln in lines[start + 1 :] if not ln.startswith(("Config search", "provider="))
         ]
         text += f"; allowed: {', '.join(options)}"
+    if isinstance(err, ValueError) and "group override" in text:
+        text += " (GROUP=null is not an option: leave the group out, or drop it with ~GROUP)"
     return text
 
 

@@ -123,3 +123,12 @@ def test_train_py_exits_2_with_one_line_and_writes_no_stage_output(tmp_path, ove
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_multirun_with_a_null_group_exits_2_with_one_line(tmp_path):
+    """Hydra rejects `-m GROUP=null` inside its defaults list with a bare ValueError: still exit 2."""
+    result = run_train("-m", "experiment=null", "sampling.temperature=0.5,1.0", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "~GROUP" in lines[0], lines
+    assert not (tmp_path / "cache").exists()
