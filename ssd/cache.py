@@ -27,6 +27,18 @@ from filelock import FileLock
 
 MANIFEST = "manifest.json"
 
+# Part of every key: bump a stage's number when a code change alters what it writes, so outputs
+# of the old code stop matching instead of being reused as if the new code had made them.
+# The pipeline's run record (ssd/pipeline.py) hashes all of them.
+STAGE_VERSIONS = {
+    "base": 1,
+    "sample": 1,
+    "filter": 1,
+    "finetune": 1,
+    "analyze": 1,
+    "evaluate": 1,
+}
+
 
 def stable_hash(obj: Any, length: int = 16) -> str:
     """sha256 of the canonical JSON of `obj` (sorted keys), as hex."""
@@ -55,6 +67,13 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+class ShardsPending(RuntimeError):  # noqa: N818 - a state, not a failure: the task did its part
+    """An array task wrote its shards of a stage but others are missing: the last task finishes it.
+
+    Lives here, not in ssd/sample.py, so the pipeline can catch it without importing torch.
+    """
 
 
 @dataclass(frozen=True)
@@ -100,7 +119,8 @@ def git_sha() -> str | None:
 
 
 def stage_key(stage: str, spec: dict[str, Any], inputs: dict[str, str]) -> str:
-    return stable_hash({"stage": stage, "spec": spec, "inputs": inputs})
+    version = STAGE_VERSIONS.get(stage, 1)
+    return stable_hash({"stage": stage, "version": version, "spec": spec, "inputs": inputs})
 
 
 def stage_paths(

@@ -18,6 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ssd.config import eval_temperatures, validate
 from ssd.data import load_prompts
+from ssd.report import format_table
 
 log = logging.getLogger(__name__)
 
@@ -173,21 +174,37 @@ def _problem_set(cfg: Any, replicates: list[dict[str, Any]]) -> dict[str, Any]:
 def run(cfg: Any, output_dir: Path, tracker_factory: Any = None) -> dict[str, Any] | None:
     """Validate, run every replicate, write results.json + PNG; returns the summary.
 
+    The finished run is itself cached (stage `run`, keyed by everything in the config that can
+    change a number): a cell of a finished sweep copies its report from there without loading a
+    model or even importing torch, which is what makes rerunning a whole grid nearly free.
+
     Returns None for a SLURM array task that wrote its share of sampling shards while others are
     still missing: it did its part, and the task that writes the last shard goes on.
     """
+    from ssd.cache import MANIFEST, ShardsPending, run_stage, stage_paths
+
     validate(cfg)
-    prompts = load_prompts(cfg)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    spec = run_spec(config)
+    _, record, _ = stage_paths(cfg.paths.cache_dir, "run", spec, {})
+    # Data is validated before any compute; a finished record needs none of it.
+    prompts = None if (record / MANIFEST).is_file() else load_prompts(cfg)
     from ssd.tracking import make_tracker
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    config = OmegaConf.to_container(cfg, resolve=True)
     tracker = (tracker_factory or make_tracker)(cfg.logger, output_dir, cfg.name, config)
-    from ssd.sample import ShardsPending
+
+    def compute(folder: Path) -> dict[str, Any]:
+        summary = _run_stages(cfg, prompts or load_prompts(cfg), folder, tracker, config)
+        return {"best": summary["best"]}
 
     exit_code = 1
     try:
-        summary = _run_stages(cfg, prompts, output_dir, tracker, config)
+        done = run_stage(cfg.paths.cache_dir, "run", spec, {}, compute)
+        summary, paths = _publish(done, output_dir)
+        print(format_table(summary))
+        print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}")
+        _track(tracker, summary, paths)
         exit_code = 0
         return summary
     except ShardsPending as pending:
@@ -200,9 +217,32 @@ def run(cfg: Any, output_dir: Path, tracker_factory: Any = None) -> dict[str, An
         tracker.finish(exit_code)
 
 
-def _run_stages(cfg: Any, prompts: list, output_dir: Path, tracker: Any, config: dict) -> dict:
+def run_spec(config: dict[str, Any]) -> dict[str, Any]:
+    """What a run's numbers depend on: the resolved config except where files go and how progress
+    is logged, and the code version of every stage."""
+    from ssd.cache import STAGE_VERSIONS
+
+    kept = {k: v for k, v in config.items() if k not in ("paths", "logger", "name")}
+    return {"config": kept, "stage_versions": STAGE_VERSIONS}
+
+
+def _publish(done: Any, output_dir: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Copy the run record's report into this job's output dir, saying whether it was reused."""
+    import shutil
+
+    from ssd.cache import atomic_write_json, read_json
+
+    results = read_json(done.path / "results.json")
+    results["run"] = {"key": done.key, "record": str(done.path), "reused": done.reused}
+    paths = {"results": output_dir / "results.json", "plot": output_dir / "pass_at_1.png"}
+    atomic_write_json(paths["results"], results)
+    shutil.copyfile(done.path / "pass_at_1.png", paths["plot"])
+    return results["summary"], paths
+
+
+def _run_stages(cfg: Any, prompts: list, folder: Path, tracker: Any, config: dict) -> dict:
     from ssd.base import resolve_base
-    from ssd.report import format_table, summarize, write_report
+    from ssd.report import summarize, write_report
 
     base = resolve_base(cfg)
     seeds = [cfg.sampling.seed + r for r in range(cfg.replicates)]
@@ -223,10 +263,7 @@ def _run_stages(cfg: Any, prompts: list, output_dir: Path, tracker: Any, config:
         },
         "replicates": replicates,
     }
-    paths = write_report(output_dir, summary, meta)
-    print(format_table(summary))
-    print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}")
-    _track(tracker, summary, paths)
+    write_report(folder, summary, meta)
     return summary
 
 

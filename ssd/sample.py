@@ -23,16 +23,20 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ssd.backends import GenerationRequest, make_backend
-from ssd.cache import MANIFEST, StageOutput, atomic_write_text, read_json, run_stage, stage_paths
+from ssd.cache import (
+    MANIFEST,
+    ShardsPending,
+    StageOutput,
+    atomic_write_text,
+    read_json,
+    run_stage,
+    stage_paths,
+)
 from ssd.data import Prompt
 from ssd.decoding import Decoder
 
 LOOP_NGRAM = 16  # a repetition loop: some run of LOOP_NGRAM tokens occurs ...
 LOOP_MIN_REPEATS = 5  # ... at least this many times in one completion (overlaps count)
-
-
-class ShardsPending(RuntimeError):  # noqa: N818 - a state, not a failure: the task did its part
-    """An array task wrote its shards but others are missing: the last task finishes the stage."""
 
 
 def sampling_decoder(sampling: Any) -> Decoder:

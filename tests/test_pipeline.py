@@ -85,12 +85,31 @@ def test_results_json_records_numbers_and_provenance(smoke):
         assert verdict.endswith("no consistent difference")
 
 
-def test_rerun_reuses_every_stage_and_reproduces_the_numbers(smoke):
+def test_rerun_reuses_the_run_record_and_reproduces_the_numbers(smoke):
     root, first, second, _ = smoke
     results = json.loads((root / "run2" / "results.json").read_text())
+    assert results["run"]["reused"], results["run"]
+    first_run = json.loads((root / "run1" / "results.json").read_text())["run"]
+    assert not first_run["reused"] and first_run["key"] == results["run"]["key"]
+    assert second["curves"] == first["curves"]
+    assert (root / "run2" / "pass_at_1.png").read_bytes() == (
+        root / "run1" / "pass_at_1.png"
+    ).read_bytes()
+
+
+def test_without_the_run_record_every_stage_is_reused(smoke):
+    """The record is a shortcut, not the only cache: each stage is found again on its own."""
+    import shutil
+
+    root, first, _, cfg = smoke
+    record = json.loads((root / "run1" / "results.json").read_text())["run"]["record"]
+    shutil.rmtree(record)
+    third = run(cfg, root / "run3")
+    results = json.loads((root / "run3" / "results.json").read_text())
+    assert not results["run"]["reused"]
     for rep in results["replicates"]:
         assert all(stage["reused"] for stage in rep["stages"].values()), rep["stages"]
-    assert second["curves"] == first["curves"]
+    assert third["curves"] == first["curves"]
 
 
 def test_wandb_offline_run_is_written_under_the_run_dir(smoke):
