@@ -172,6 +172,7 @@ def train_sft(
         "final_grad_norm": last.get(f"{log_prefix}/grad_norm"),
         "train_wall_s": round(wall, 3),
         "resumed": resume is not None,
+        "resumed_from_step": module.start_step,  # 0 unless a killed attempt left a checkpoint
         "n_examples": len(examples),
         "n_completion_tokens": n_tokens,
         "accumulate": shape.accumulate,

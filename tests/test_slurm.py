@@ -9,7 +9,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +60,25 @@ def _sacct_states(array_job_id: str, n_tasks: int, wait_s: float = 60) -> dict[s
         final = [s for s in states.values() if s not in ("PENDING", "RUNNING", "COMPLETING")]
         if len(final) >= n_tasks or time.monotonic() > deadline:
             return states
+        time.sleep(1)
+
+
+def _sacct_attempts(job: str, wait_s: float = 60) -> list[str]:
+    """The State of every run of `job`, requeued ones included, once the last one is final."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        out = subprocess.run(
+            ["sacct", "-j", job, "--duplicates", "-X", "-n", "-P", "-o", "State"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        if (
+            out
+            and out[-1] not in ("PENDING", "RUNNING", "COMPLETING")
+            or time.monotonic() > deadline
+        ):
+            return out
         time.sleep(1)
 
 
@@ -115,3 +136,118 @@ def test_toy_grid_through_train_py_on_slurm_then_report(
     cache = tmp_path / "cache"
     assert len(list((cache / "base").glob("*/manifest.json"))) == 1
     assert len(list((cache / "sample").glob("*/manifest.json"))) == 2
+
+
+def _wait_until(what: str, found: Callable[[], Any], limit_s: float, proc: subprocess.Popen) -> Any:
+    """Poll `found()` until it returns something truthy; fail naming `what` (and the sweep's log)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    pytest.fail(f"gave up waiting for {what} (sweep exit code {proc.poll()})", pytrace=False)
+
+
+def _elapsed_s(job: str) -> int:
+    """Seconds `job` has run, from squeue's [D-]HH:MM:SS (or M:SS) TimeUsed."""
+    used = subprocess.run(
+        ["squeue", "-h", "-j", job, "-o", "%M"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    days, _, clock = used.rpartition("-")
+    seconds = 0
+    for part in clock.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds + 86400 * int(days or 0)
+
+
+def _set_time_limit(job: str, minutes: int) -> None:
+    """`scontrol update TimeLimit`, retried while the job is between requeue and pending."""
+    for _ in range(20):
+        done = subprocess.run(
+            ["scontrol", "update", f"JobId={job}", f"TimeLimit={minutes}"],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"scontrol could not set TimeLimit={minutes} on {job}: {done.stderr}")
+
+
+def test_a_job_that_hits_its_time_limit_is_requeued_and_resumes(
+    slurm_cluster: None, tmp_path: Path
+) -> None:
+    """Preemption, for real: SLURM signals the job signal_delay_s before its time limit, submitit
+    checkpoints the Hydra job and requeues it, and the second attempt reuses the finished stages
+    and resumes fine-tuning from the last checkpoint of the first instead of starting over.
+
+    When the limit arrives is made deterministic, not faked: the job starts with a 10 min limit,
+    and once fine-tuning has written its first checkpoint the test lowers the job's TimeLimit
+    (scontrol, as an admin would) so that the limit is 1-2 min away; slurmctld's own time-limit
+    check (every 30 s) then sends USR2. The limit is raised back after the signal so the requeued
+    attempt can finish.
+    """
+    sweep, cache = tmp_path / "sweep", tmp_path / "cache"
+    max_steps, save_every = 12000, 200  # ~85 s of training here: the signal (<= 30 s) lands mid-run
+    cmd = [
+        sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=slurm",
+        "experiment=smoke", "replicates=1", "logger=csv", "eval.temperature=1.0",
+        f"finetune.max_steps={max_steps}", f"finetune.save_every={save_every}",
+        f"paths.cache_dir={cache}", f"hydra.sweep.dir={sweep}", *FIT_NODE["slurm"],
+        "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
+        "hydra.launcher.timeout_min=10", "hydra.launcher.signal_delay_s=90",
+        "hydra.launcher.max_num_timeout=2",
+    ]  # fmt: skip
+    log, job = tmp_path / "sweep.log", None
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_until(
+            "fine-tuning's first resume checkpoint",
+            lambda: list(cache.glob("finetune/*.partial/resume/last.ckpt")),
+            300,
+            proc,
+        )
+        # One cell: submitit submits a plain job (no array); its folder is named by the job id.
+        (task_dir,) = [d for d in (sweep / ".submitit").iterdir() if d.is_dir()]
+        job = task_dir.name
+        limit = -(-(_elapsed_s(job) + 60) // 60)  # whole minutes, 60-120 s from now
+        _set_time_limit(job, limit)
+        # submitit's own log lines (stdout also gets Hydra's copy of each, stderr a third one).
+        job_logs = lambda: "".join(  # noqa: E731
+            line
+            for p in task_dir.glob("*_log.out")
+            for line in p.read_text().splitlines(keepends=True)
+            if line.startswith("submitit ")
+        )
+        _wait_until(
+            "SIGUSR2 from slurmctld", lambda: "Caught signal SIGUSR2" in job_logs(), 90, proc
+        )
+        _set_time_limit(job, 10)
+        proc.wait(timeout=420)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            if job:
+                subprocess.run(["scancel", job], check=False)
+    assert proc.returncode == 0, f"sweep failed\n{log.read_text()[-3000:]}\n{job_logs()[-3000:]}"
+    logs = job_logs()
+    assert logs.count("Caught signal SIGUSR2") == 1 and logs.count("Requeued job") == 1, logs
+
+    assert _sacct_attempts(job) == ["REQUEUED", "COMPLETED"]
+
+    # Every stage before fine-tuning ran once, in the first attempt; the second reused them.
+    for stage in ("base", "sample", "filter"):
+        assert len(list((cache / stage).glob("*/manifest.json"))) == 1, stage
+    (finetune,) = [json.loads(p.read_text()) for p in cache.glob("finetune/*/manifest.json")]
+    metrics = finetune["metrics"]
+    assert metrics["resumed"] and metrics["steps"] == max_steps, metrics
+    resumed_from = metrics["resumed_from_step"]
+    assert 0 < resumed_from < max_steps and resumed_from % save_every == 0, metrics
+    results = json.loads((sweep / "0" / "results.json").read_text())
+    stages = results["replicates"][0]["stages"]
+    assert stages["sample"]["reused"] and stages["filter"]["reused"], stages
+    assert not stages["finetune"]["reused"] and stages["finetune"]["resumed"], stages

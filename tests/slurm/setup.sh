@@ -9,7 +9,10 @@ set -Eeuo pipefail
 STATE=${SSD_SLURM_STATE:-/var/lib/ssd-test-slurm}
 DB_PORT=${SSD_SLURM_DB_PORT:-3307}
 ETC=/etc/slurm
-MARK="# Written by ssd-sweeps tests/slurm/setup.sh; safe to delete (tests/slurm/teardown.sh --purge)."
+OURS="# Written by ssd-sweeps tests/slurm/setup.sh"
+# Bump the config version whenever the text below changes: a running cluster with another version
+# is reconfigured and restarted instead of being found "already up".
+MARK="$OURS (config v2); safe to delete (tests/slurm/teardown.sh --purge)."
 HOST=$(hostname -s)
 LOG=$STATE/log      # slurm daemons' logs (they run as root)
 MYSQL=$STATE/mysqld # MariaDB's socket, pid and log (it runs as user mysql)
@@ -58,7 +61,7 @@ mkdir -p "$STATE"
 exec 9>"$STATE/setup.lock" # serialise concurrent callers (e.g. pytest-xdist workers)
 flock 9
 
-if command -v sinfo >/dev/null && cluster_ready; then
+if command -v sinfo >/dev/null && grep -qxF "$MARK" "$ETC/slurm.conf" 2>/dev/null && cluster_ready; then
   say "already up: node $HOST is $(node_state)"
   exit 0
 fi
@@ -92,6 +95,9 @@ SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+# A requeued job may start again only once its old credentials expire (default 120 s): the
+# preemption test requeues, so keep that wait short on this one-node test cluster.
+AuthInfo=cred_expire=10
 StateSaveLocation=$STATE/ctld
 SlurmdSpoolDir=$STATE/spool
 SlurmctldPidFile=$STATE/run/slurmctld.pid
@@ -109,6 +115,8 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=512
 SchedulerType=sched/backfill
+# The main loop also runs every 2 s (default 60), so a requeued job starts as soon as it is eligible.
+SchedulerParameters=sched_interval=2
 KillWait=5
 MailProg=/bin/true
 # sacct needs slurmdbd (jobcomp/filetxt + sacct -c loses array task ids on 22.05).
@@ -145,7 +153,7 @@ stop_slurm() {
 
 # write_conf PATH TEXT MODE: (re)write PATH if it differs; return 0 if it changed.
 write_conf() {
-  if [[ -e $1 ]] && ! grep -qxF "$MARK" "$1"; then
+  if [[ -e $1 ]] && ! grep -qF "$OURS" "$1"; then
     fail "$1 exists and was not written by this script; refusing to overwrite a real cluster's config"
   fi
   [[ -e $1 ]] && [[ $(cat "$1") == "$2" ]] && return 1

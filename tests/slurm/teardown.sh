@@ -5,7 +5,7 @@
 set -euo pipefail
 
 STATE=${SSD_SLURM_STATE:-/var/lib/ssd-test-slurm}
-MARK="# Written by ssd-sweeps tests/slurm/setup.sh; safe to delete (tests/slurm/teardown.sh --purge)."
+OURS="# Written by ssd-sweeps tests/slurm/setup.sh"
 
 # stop NAME PIDFILE: SIGTERM, then wait up to 30 s for the process to exit.
 stop() {
@@ -33,7 +33,7 @@ fi
 if [[ ${1:-} == --purge ]]; then
   rm -rf "$STATE"
   for f in /etc/slurm/slurm.conf /etc/slurm/slurmdbd.conf; do
-    [[ -e $f ]] && grep -qxF "$MARK" "$f" && rm -f "$f"
+    [[ -e $f ]] && grep -qF "$OURS" "$f" && rm -f "$f"
   done
   echo "teardown.sh: purged $STATE and the configs setup.sh wrote"
 fi
