@@ -16,9 +16,10 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ssd.config import eval_temperatures, validate
+from ssd.config import eval_temperatures
 from ssd.data import load_prompts
 from ssd.report import format_table
+from ssd.validation import validate
 
 log = logging.getLogger(__name__)
 

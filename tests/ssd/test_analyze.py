@@ -365,7 +365,8 @@ def test_stage_is_cached_keyed_and_on_only_for_the_toy(make_cfg, model_pair, tmp
     [("analyze.max_contexts=0", "analyze.max_contexts"), ("analyze.device=tpu", "analyze.device")],
 )
 def test_bad_analyze_config_stops_before_compute(make_cfg, override, message):
-    from ssd.config import ConfigError, validate
+    from ssd.config import ConfigError
+    from ssd.validation import validate
 
     with pytest.raises(ConfigError, match=message):
         validate(make_cfg(override))

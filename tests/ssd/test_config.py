@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ssd.config import ConfigError, validate
+from ssd.config import ConfigError
+from ssd.validation import validate
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "conf"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ssd.config import ConfigError, validate
+from ssd.config import ConfigError
 from ssd.data import load_prompts, normalize_question, rstar_prompts
+from ssd.validation import validate
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 FIXTURE = ASSETS / "rstar_seed_sft.jsonl"  # 6 rows in the seed_sft schema, see the comments there

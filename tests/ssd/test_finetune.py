@@ -12,10 +12,11 @@ import torch
 from omegaconf import OmegaConf
 from tests_support import REPO
 
-from ssd.config import ConfigError, FinetuneConfig, validate
+from ssd.config import ConfigError, FinetuneConfig
 from ssd.finetune import IGNORE, collate, completion_loss, make_example, train_sft, warmup_cosine
 from ssd.models import load_model
 from ssd.sft_data import BatchShape, padding_fraction, plan_steps, steps_per_epoch, total_steps
+from ssd.validation import validate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ssd.config import validate
+from ssd.validation import validate
 
 RECIPE = {  # paper-notes §2, shared by every model
     "finetune.lr": 5e-6,
