@@ -49,6 +49,26 @@ def test_two_by_two_grid_runs_every_cell_and_computes_each_stage_once(tmp_path):
     )
     # evaluations: base grid 1 + base at 0.7 1 + (SSD-as-decoder + SSD) x 4 cells
     assert count("evaluate") == 2 + 8
+    assert count("run") == 4
+
+    # The same grid again: every cell copies its run record; no stage runs, torch is never imported.
+    again = [
+        *command[:1],
+        "-X",
+        "importtime",
+        *command[1:-1],
+        f"hydra.sweep.dir={tmp_path / 'again'}",
+    ]
+    rerun = subprocess.run(again, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in rerun.stderr.splitlines()}
+    assert "torch" not in imported and "ssd.pipeline" in imported
+    for path in cells:
+        first = json.loads(path.read_text())
+        second = json.loads((tmp_path / "again" / path.parent.name / "results.json").read_text())
+        assert not first["run"]["reused"] and second["run"]["reused"]
+        assert second["summary"] == first["summary"]
+    assert count("sample") == 2 and count("finetune") == 2 and count("evaluate") == 10
 
     from ssd.report_cli import main as report
 
