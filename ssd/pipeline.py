@@ -220,7 +220,12 @@ def run(cfg: Any, output_dir: Path, tracker_factory: Any = None) -> dict[str, An
 
 def run_spec(config: dict[str, Any]) -> dict[str, Any]:
     """What a run's numbers depend on: the resolved config except where files go and how progress
-    is logged, and the code version of every stage."""
+    is logged, and the code version of every stage.
+
+    Work-split keys (batch sizes, sampling shards) stay in although they change no number: the
+    record's lock is held for the whole run, and array tasks that differ only in `shard_id` must
+    not wait for each other's sampling.
+    """
     from ssd.cache import STAGE_VERSIONS
 
     kept = {k: v for k, v in config.items() if k not in ("paths", "logger", "name")}
