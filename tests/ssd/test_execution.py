@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sandbox_programs import daemon_program
 
-from ssd import execution
+from ssd import execution, sandbox
 from ssd.execution import isolation_info, isolation_level, run_program
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,7 +183,7 @@ def test_home_directories_are_hidden():
     home = Path.home()
     needed = {
         Path(p).relative_to(home).parts[0]
-        for p in execution._needed_paths(False)
+        for p in sandbox._needed_paths(False)
         if p.startswith(f"{home}/")
     }
     hidden = {p.name for p in home.iterdir()} - needed  # e.g. .bashrc, .cache, tokens
