@@ -65,3 +65,27 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     atomic_write_json(tmp_path / "x.json", {"a": 1})
     assert json.loads((tmp_path / "x.json").read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_a_stage_version_bump_retires_that_stage_and_every_run_record(monkeypatch):
+    from ssd import cache
+    from ssd.pipeline import run_spec
+
+    config = {"sampling": {"temperature": 1.0}, "paths": {"cache_dir": "/a"}, "logger": {}}
+    sample, finetune = stage_key("sample", {"a": 1}, {}), stage_key("finetune", {"a": 1}, {})
+    record = cache.stable_hash(run_spec(config))
+    monkeypatch.setitem(cache.STAGE_VERSIONS, "sample", cache.STAGE_VERSIONS["sample"] + 1)
+    assert stage_key("sample", {"a": 1}, {}) != sample
+    assert stage_key("finetune", {"a": 1}, {}) == finetune
+    assert cache.stable_hash(run_spec(config)) != record
+
+
+def test_run_record_key_ignores_where_files_go_and_how_progress_is_logged():
+    from ssd.cache import stable_hash
+    from ssd.pipeline import run_spec
+
+    config = {"sampling": {"temperature": 1.0}, "paths": {"cache_dir": "/a"}, "name": "x"}
+    moved = {**config, "paths": {"cache_dir": "/b"}, "logger": {"name": "csv"}, "name": "y"}
+    hotter = {**config, "sampling": {"temperature": 1.5}}
+    assert stable_hash(run_spec(moved)) == stable_hash(run_spec(config))
+    assert stable_hash(run_spec(hotter)) != stable_hash(run_spec(config))
