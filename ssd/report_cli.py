@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from ssd.cache import atomic_write_json, atomic_write_text
-from ssd.sweep_report import COLUMNS, collect, format_rows, headline, quadratic_fit
+from ssd.sweep_report import (
+    COLUMNS,
+    collect,
+    describe_fit,
+    format_optima,
+    format_rows,
+    headline,
+    quadratic_fit,
+    row_optima,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -215,13 +224,17 @@ def cli(args: argparse.Namespace) -> int:
     head = headline(rows)
     paths = {"table": out / "table.csv", "summary": out / "summary.json"}
     atomic_write_text(paths["table"], to_csv(rows))
-    atomic_write_json(paths["summary"], {"teff_fit": fit, "headline": head, "n_rows": len(rows)})
+    optima = row_optima(rows)
+    atomic_write_json(
+        paths["summary"],
+        {"teff_fit": fit, "row_optima": optima, "headline": head, "n_rows": len(rows)},
+    )
     paths["heatmap"] = plot_heatmap(rows, out / "heatmap_pass_at_1.png")
     paths["teff"] = plot_teff(rows, fit, out / "pass_at_1_vs_t_eff.png")
     paths["best"] = plot_best(head, out / "best_vs_baselines.png")
     print(format_rows(rows))
-    r2 = f"{fit['r2']:.3f}" if fit["r2"] is not None else "n/a (< 3 distinct T_eff)"
-    print(f"\nquadratic fit of pass@1 on T_eff: R^2 = {r2}, peak T_eff = {fit['peak_t_eff']}")
+    print(f"\n{format_optima(optima)}")
+    print(describe_fit(fit, [r["t_eff"] for r in rows]))
     print(
         f"best SSD {head['ssd_best_pass@1']:.4f} at {head['ssd_best_at']} | base best "
         f"{head['base_best_pass@1']:.4f} at T_eval={head['base_best_t_eval']} | SSD-as-decoder best "

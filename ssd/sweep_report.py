@@ -140,6 +140,63 @@ def quadratic_fit(t_eff: list[float], pass1: list[float]) -> dict[str, Any]:
     }
 
 
+def row_optima(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The best T_eval of each training setting (T_train, top-k, top-p, round), and its T_eff.
+
+    The fit-free test of the T_eff claim: if T_eff governs pass@1, the rows' best T_eff agree
+    while their best T_eval fall as T_train rises. A best T_eval at the end of its row's grid is
+    flagged `at_edge`: the row's true optimum may lie outside the grid.
+    """
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        setting = (row["t_train"], row["top_k"], row["top_p"], row["round"])
+        groups.setdefault(setting, []).append(row)
+    optima = []
+    for (t_train, top_k, top_p, round_), members in sorted(groups.items()):
+        best = max(members, key=lambda r: r["pass@1"])
+        grid = sorted({r["t_eval"] for r in members})
+        optima.append(
+            {
+                "t_train": t_train,
+                "top_k": top_k,
+                "top_p": top_p,
+                "round": round_,
+                "t_eval": best["t_eval"],
+                "t_eff": best["t_eff"],
+                "pass@1": best["pass@1"],
+                "at_edge": len(grid) > 1 and best["t_eval"] in (grid[0], grid[-1]),
+            }
+        )
+    return optima
+
+
+def describe_fit(fit: dict[str, Any], t_eff: list[float]) -> str:
+    """The quadratic fit in words, saying why there is no peak when there is none."""
+    if fit["r2"] is None:
+        return "quadratic fit of pass@1 on T_eff: n/a (< 3 distinct T_eff)"
+    text = f"quadratic fit of pass@1 on T_eff: R^2 = {fit['r2']:.3f}, "
+    peak = fit["peak_t_eff"]
+    if peak is None:
+        return text + "no peak (the fitted parabola opens upward: the grid misses the rise)"
+    if not min(t_eff) <= peak <= max(t_eff):
+        return text + f"peak T_eff = {peak:.2f}, outside the grid's {min(t_eff):g}..{max(t_eff):g}"
+    return text + f"peak T_eff = {peak:.2f}"
+
+
+def format_optima(optima: list[dict[str, Any]]) -> str:
+    """One line per training setting: where its T_eval optimum is, flagged at the grid's edge."""
+    lines = ["best T_eval per training setting (T_eff = T_train * T_eval):"]
+    for o in optima:
+        setting = f"T_train {o['t_train']:g}, top-k {o['top_k']}, top-p {o['top_p']:g}"
+        setting += f", round {o['round']}" if o["round"] != 1 else ""
+        edge = "  <- at the grid's edge: extend eval.temperature" if o["at_edge"] else ""
+        lines.append(
+            f"  {setting}: T_eval {o['t_eval']:g} -> T_eff {o['t_eff']:.2f}, "
+            f"pass@1 {o['pass@1']:.4f}{edge}"
+        )
+    return "\n".join(lines)
+
+
 def headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Best SSD point beside the base's best T_eval and the best SSD-as-decoder point."""
     if not rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ssd.sweep_report import cell_rows, headline, quadratic_fit
+from ssd.sweep_report import cell_rows, describe_fit, headline, quadratic_fit, row_optima
 
 
 def test_quadratic_fit_recovers_an_exact_parabola_and_its_peak():
@@ -85,3 +85,45 @@ def test_each_round_and_difficulty_gets_its_own_columns():
     assert (first["round"], first["pass@1"], first["checkpoint"]) == (1, 0.30, "250 500")
     assert (second["round"], second["pass@1"], second["checkpoint"]) == (2, 0.33, "500 500")
     assert (first["pass@1_easy"], first["pass@1_medium"], first["pass@1_hard"]) == (0.9, None, 0.1)
+
+
+def _row(t_train, t_eval, pass1, round_=1):
+    return {
+        "t_train": t_train,
+        "top_k": 0,
+        "top_p": 1.0,
+        "round": round_,
+        "t_eval": t_eval,
+        "t_eff": t_train * t_eval,
+        "pass@1": pass1,
+    }
+
+
+def test_row_optima_find_each_rows_best_t_eval_and_flag_the_grid_edge():
+    rows = [
+        _row(0.5, 0.4, 0.10),
+        _row(0.5, 0.8, 0.30),  # interior optimum: T_eff 0.4
+        _row(0.5, 1.2, 0.20),
+        _row(2.0, 0.4, 0.25),  # optimum at the grid's low end: flagged
+        _row(2.0, 0.8, 0.05),
+        _row(2.0, 1.2, 0.01),
+        _row(2.0, 0.4, 0.40, round_=2),  # another round is another row
+        _row(2.0, 0.8, 0.45, round_=2),
+    ]
+    optima = {(o["t_train"], o["round"]): o for o in row_optima(rows)}
+    assert len(optima) == 3
+    assert optima[(0.5, 1)]["t_eval"] == 0.8 and not optima[(0.5, 1)]["at_edge"]
+    assert optima[(0.5, 1)]["t_eff"] == pytest.approx(0.4)
+    assert optima[(2.0, 1)]["t_eval"] == 0.4 and optima[(2.0, 1)]["at_edge"]
+    assert optima[(2.0, 2)]["t_eval"] == 0.8 and optima[(2.0, 2)]["at_edge"]
+
+
+def test_describe_fit_says_why_there_is_no_peak():
+    t_eff = [0.4, 0.8, 1.2, 1.6, 2.0]
+    concave = quadratic_fit(t_eff, [0.5 - (t - 1.2) ** 2 for t in t_eff])
+    assert describe_fit(concave, t_eff).endswith("peak T_eff = 1.20")
+    convex = quadratic_fit(t_eff, [(t - 2.6) ** 2 for t in t_eff])
+    assert "opens upward" in describe_fit(convex, t_eff)
+    beyond = quadratic_fit(t_eff, [0.5 - (t - 3.0) ** 2 for t in t_eff])
+    assert "outside the grid" in describe_fit(beyond, t_eff)
+    assert "n/a" in describe_fit(quadratic_fit([1.0, 1.0], [0.1, 0.2]), [1.0, 1.0])
