@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from tests_support import REPO
@@ -95,3 +96,41 @@ def test_wandb_report_page_spec_is_built_offline():
         "BarPlot",
     ]
     assert panels[0].x == "eval/ssd/best_t_eff" and panels[0].y == "eval/ssd/best_pass@1"
+
+
+def _job_span(log: Path) -> tuple[str, str]:
+    """(start, end) timestamps of a submitit job, from its own log lines (sortable strings)."""
+    stamps = {}
+    for line in log.read_text().splitlines():
+        for event, text in (("start", "Starting with"), ("end", "Job completed successfully")):
+            if line.startswith("submitit ") and text in line:
+                stamps[event] = line.split("(", 1)[1].split(")", 1)[0]
+    return stamps["start"], stamps["end"]
+
+
+def test_local_launcher_runs_cells_in_parallel_processes_that_share_the_cache(tmp_path):
+    """hydra/launcher=local: two jobs at once (submitit_local), both needing the same base model
+    and samples. The second waits on the stage lock instead of computing them again, and each
+    job writes only under its own output dir, the sweep's .submitit logs and the shared cache."""
+    command = [
+        sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=local",
+        "hydra.launcher.gpus_per_node=0", "hydra.sweeper.max_batch_size=2",
+        "experiment=smoke", "replicates=1", "logger=csv", "eval.temperature=0.7,1.0",
+        f"paths.cache_dir={tmp_path / 'cache'}", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "sweep"]
+    sweep = tmp_path / "sweep"
+    assert sorted(p.name for p in sweep.iterdir()) == [".submitit", "0", "1", "multirun.yaml"]
+    logs = sorted((sweep / ".submitit").glob("*/*_log.out"))
+    assert len(logs) == 2, logs
+    (start_a, end_a), (start_b, end_b) = (_job_span(log) for log in logs)
+    assert start_a < end_b and start_b < end_a, "the two jobs did not overlap in time"
+    cells = [json.loads((sweep / c / "results.json").read_text()) for c in ("0", "1")]
+    assert {c["config"]["eval"]["temperature"] for c in cells} == {0.7, 1.0}
+    cache = tmp_path / "cache"
+    count = lambda stage: len(list((cache / stage).glob("*/manifest.json")))  # noqa: E731
+    assert count("base") == 1 and count("sample") == 1 and count("finetune") == 1
+    reused = [c["replicates"][0]["stages"]["sample"]["reused"] for c in cells]
+    assert sorted(reused) == [False, True], reused
