@@ -1,8 +1,10 @@
 """Collect a sweep's cells into one tidy table and fit pass@1 against the effective temperature.
 
 `collect(multirun_dir)` reads every cell's results.json (one row per SSD (T_train, T_eval) point, with
-the base's best T_eval and the SSD-as-decoder baseline beside it); `quadratic_fit` is the paper's
-T_eff analysis (pass@1 ~ a + b*T_eff + c*T_eff^2, its R^2 and peak). Pure apart from reading files.
+the base's best T_eval and the SSD-as-decoder baseline beside it). A sweep can cross T_train x T_eval
+with other settings (training truncation, filter, model, round); each such *setting* gets its own
+T_eff fit (`teff_fits`), heatmap and optima, because pooling them would mix curves the paper keeps
+apart (training top-k moves the optimum). Pure apart from reading files.
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from typing import Any
 
 import numpy as np
 
+# What makes rows of a sweep different curves, besides T_train and T_eval.
+SETTING_KEYS = ("model", "filter", "top_k", "top_p", "round")
+
 COLUMNS = [
+    "model",
+    "filter",
     "t_train",
     "top_k",
     "top_p",
     "t_eval",
     "t_eff",
+    "eval_top_k",
+    "eval_top_p",
     "pass@1",
+    "pass@1_select",
     "pass@1_min",
     "pass@1_max",
     "pass@1_ci95_low",
@@ -34,6 +44,8 @@ COLUMNS = [
     "base_best_pass@1",
     "base_best_t_eval",
     "ssd_as_decoder_pass@1",
+    "ssd_as_decoder_pass@1_select",
+    "selection",
     "lock_distractor_mass",
     "fork_entropy_bits",
     "seeds",
@@ -81,12 +93,17 @@ def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
             by_level = point.get("pass@1_by_difficulty", {})
             rows.append(
                 {
+                    "model": config["model"]["name"],
+                    "filter": config["filter"]["name"],
                     "t_train": config["sampling"]["temperature"],
                     "top_k": config["sampling"]["top_k"],
                     "top_p": config["sampling"]["top_p"],
                     "t_eval": point["t_eval"],
                     "t_eff": point["t_eff"],
+                    "eval_top_k": config["eval"]["top_k"],
+                    "eval_top_p": config["eval"]["top_p"],
                     "pass@1": point["pass@1"],
+                    "pass@1_select": point.get("pass@1_select", point["pass@1"]),
                     "pass@1_min": point["pass@1_min"],
                     "pass@1_max": point["pass@1_max"],
                     "pass@1_ci95_low": ci[0],
@@ -101,6 +118,10 @@ def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
                     "base_best_pass@1": base_best["pass@1"],
                     "base_best_t_eval": base_best["t_eval"],
                     "ssd_as_decoder_pass@1": decoder["pass@1"] if decoder else None,
+                    "ssd_as_decoder_pass@1_select": (
+                        decoder.get("pass@1_select", decoder["pass@1"]) if decoder else None
+                    ),
+                    "selection": config["eval"]["selection"],
                     "lock_distractor_mass": diagnostics.get("lock_distractor_mass"),
                     "fork_entropy_bits": diagnostics.get("fork_entropy_bits"),
                     "seeds": " ".join(str(s) for s in results.get("seeds", [])),
@@ -111,15 +132,49 @@ def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
 
 
 def collect(multirun_dir: Path) -> list[dict[str, Any]]:
-    """The tidy table of a sweep, sorted by (T_train, top-k, top-p, T_eval)."""
+    """The tidy table of a sweep, sorted by setting, then T_train and T_eval."""
     root = Path(multirun_dir)
     rows = []
     for path in find_cells(root):
         results = json.loads(path.read_text(encoding="utf-8"))
         rows.extend(cell_rows(results, str(path.parent.relative_to(root))))
     return sorted(
-        rows, key=lambda r: (r["t_train"], r["top_k"], r["top_p"], r["t_eval"], r["cell"])
+        rows, key=lambda r: (_sort_key(setting_of(r)), r["t_train"], r["t_eval"], r["cell"])
     )
+
+
+def setting_of(row: dict[str, Any]) -> tuple:
+    """The row's setting apart from T_train and T_eval: each setting is one family of curves."""
+    return tuple(row[key] for key in SETTING_KEYS)
+
+
+def _sort_key(setting: tuple) -> tuple:
+    return tuple((0, v) if isinstance(v, int | float) else (1, str(v)) for v in setting)
+
+
+def by_setting(rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    """Rows grouped by setting, settings in a stable order."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(setting_of(row), []).append(row)
+    return dict(sorted(groups.items(), key=lambda item: _sort_key(item[0])))
+
+
+def _name(key: str, value: Any) -> str:
+    if key == "top_k":
+        return f"top-k {value or 'off'}"
+    if key == "top_p":
+        return f"top-p {value:g}"
+    return f"{key} {value}"
+
+
+def setting_labels(rows: list[dict[str, Any]]) -> dict[tuple, str]:
+    """A short name per setting that names only what varies across the sweep."""
+    settings = list(by_setting(rows))
+    varying = [i for i, _ in enumerate(SETTING_KEYS) if len({s[i] for s in settings}) > 1]
+    return {
+        s: ", ".join(_name(SETTING_KEYS[i], s[i]) for i in varying) or "all cells" for s in settings
+    }
 
 
 def quadratic_fit(t_eff: list[float], pass1: list[float]) -> dict[str, Any]:
@@ -140,27 +195,38 @@ def quadratic_fit(t_eff: list[float], pass1: list[float]) -> dict[str, Any]:
     }
 
 
+def teff_fits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The paper's T_eff analysis once per setting: pooling settings would blur their optima."""
+    labels = setting_labels(rows)
+    return [
+        {
+            **dict(zip(SETTING_KEYS, setting, strict=True)),
+            "label": labels[setting],
+            "t_eff_range": [min(r["t_eff"] for r in members), max(r["t_eff"] for r in members)],
+            "fit": quadratic_fit([r["t_eff"] for r in members], [r["pass@1"] for r in members]),
+        }
+        for setting, members in by_setting(rows).items()
+    ]
+
+
 def row_optima(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The best T_eval of each training setting (T_train, top-k, top-p, round), and its T_eff.
+    """The best T_eval of each training setting (setting + T_train), and its T_eff.
 
     The fit-free test of the T_eff claim: if T_eff governs pass@1, the rows' best T_eff agree
-    while their best T_eval fall as T_train rises. A best T_eval at the end of its row's grid is
-    flagged `at_edge`: the row's true optimum may lie outside the grid.
+    while their best T_eval fall as T_train rises. The best is what the selection problems prefer
+    (the validation split under eval.selection=validation). A best T_eval at the end of its row's
+    grid is flagged `at_edge`: the row's true optimum may lie outside the grid.
     """
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
-        setting = (row["t_train"], row["top_k"], row["top_p"], row["round"])
-        groups.setdefault(setting, []).append(row)
+        groups.setdefault((*setting_of(row), row["t_train"]), []).append(row)
     optima = []
-    for (t_train, top_k, top_p, round_), members in sorted(groups.items()):
-        best = max(members, key=lambda r: r["pass@1"])
+    for key, members in sorted(groups.items(), key=lambda item: _sort_key(item[0])):
+        best = max(members, key=lambda r: r["pass@1_select"])
         grid = sorted({r["t_eval"] for r in members})
         optima.append(
             {
-                "t_train": t_train,
-                "top_k": top_k,
-                "top_p": top_p,
-                "round": round_,
+                **dict(zip((*SETTING_KEYS, "t_train"), key, strict=True)),
                 "t_eval": best["t_eval"],
                 "t_eff": best["t_eff"],
                 "pass@1": best["pass@1"],
@@ -183,12 +249,27 @@ def describe_fit(fit: dict[str, Any], t_eff: list[float]) -> str:
     return text + f"peak T_eff = {peak:.2f}"
 
 
+def format_fits(fits: list[dict[str, Any]]) -> str:
+    """One line per setting's T_eff fit."""
+    return "\n".join(
+        f"[{f['label']}] {describe_fit(f['fit'], f['t_eff_range'])}"
+        if len(fits) > 1
+        else describe_fit(f["fit"], f["t_eff_range"])
+        for f in fits
+    )
+
+
 def format_optima(optima: list[dict[str, Any]]) -> str:
     """One line per training setting: where its T_eval optimum is, flagged at the grid's edge."""
     lines = ["best T_eval per training setting (T_eff = T_train * T_eval):"]
+    models = {o["model"] for o in optima}
+    filters = {o["filter"] for o in optima}
     for o in optima:
-        setting = f"T_train {o['t_train']:g}, top-k {o['top_k']}, top-p {o['top_p']:g}"
+        truncation = f"{_name('top_k', o['top_k'])}, {_name('top_p', o['top_p'])}"
+        setting = f"T_train {o['t_train']:g}, {truncation}"
         setting += f", round {o['round']}" if o["round"] != 1 else ""
+        setting += f", filter {o['filter']}" if len(filters) > 1 else ""
+        setting = f"{o['model']}: {setting}" if len(models) > 1 else setting
         edge = "  <- at the grid's edge: extend eval.temperature" if o["at_edge"] else ""
         lines.append(
             f"  {setting}: T_eval {o['t_eval']:g} -> T_eff {o['t_eff']:.2f}, "
@@ -197,32 +278,56 @@ def format_optima(optima: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Best SSD point beside the base's best T_eval and the best SSD-as-decoder point."""
-    if not rows:
-        return {}
-    best = max(rows, key=lambda r: r["pass@1"])
-    decoders = [r for r in rows if r["ssd_as_decoder_pass@1"] is not None]
-    best_decoder = max(decoders, key=lambda r: r["ssd_as_decoder_pass@1"]) if decoders else None
-    return {
-        "ssd_best_pass@1": best["pass@1"],
-        "ssd_best_at": {
-            "t_train": best["t_train"],
-            "t_eval": best["t_eval"],
-            "t_eff": best["t_eff"],
-        },
-        "base_best_pass@1": best["base_best_pass@1"],
-        "base_best_t_eval": best["base_best_t_eval"],
-        "ssd_as_decoder_best_pass@1": best_decoder["ssd_as_decoder_pass@1"]
-        if best_decoder
-        else None,
-        "ssd_as_decoder_best_at": (
-            {"t_train": best_decoder["t_train"], "t_eval": best_decoder["t_eval"]}
-            if best_decoder
-            else None
-        ),
-        "selection": "best cell chosen on the evaluation problems themselves (no held-out split)",
-    }
+SELECTION_NOTES = {
+    "test": "best cell and T_eval chosen on the evaluation problems themselves (no held-out split)",
+    "validation": "best cell and T_eval chosen on the held-out validation split; pass@1 on the "
+    "test split",
+}
+
+
+def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per model: the best SSD point beside the base's best T_eval and the best SSD-as-decoder.
+
+    "Best" is what the selection problems prefer, so with eval.selection=validation no number
+    here was chosen on the problems it is reported on.
+    """
+    heads = []
+    for model in sorted({r["model"] for r in rows}):
+        members = [r for r in rows if r["model"] == model]
+        best = max(members, key=lambda r: r["pass@1_select"])
+        decoders = [r for r in members if r["ssd_as_decoder_pass@1"] is not None]
+        decoder = max(decoders, key=lambda r: r["ssd_as_decoder_pass@1_select"], default=None)
+        selections = sorted({r["selection"] for r in members})
+        heads.append(
+            {
+                "model": model,
+                "ssd_best_pass@1": best["pass@1"],
+                "ssd_best_at": {k: best[k] for k in ("t_train", "top_k", "top_p", "round")}
+                | {"t_eval": best["t_eval"], "t_eff": best["t_eff"]},
+                "base_best_pass@1": best["base_best_pass@1"],
+                "base_best_t_eval": best["base_best_t_eval"],
+                "ssd_as_decoder_best_pass@1": decoder["ssd_as_decoder_pass@1"] if decoder else None,
+                "ssd_as_decoder_best_at": (
+                    {"t_train": decoder["t_train"], "t_eval": decoder["t_eval"]}
+                    if decoder
+                    else None
+                ),
+                "selection": "; ".join(SELECTION_NOTES[s] for s in selections),
+            }
+        )
+    return heads
+
+
+def format_headline(head: dict[str, Any]) -> str:
+    """The best SSD number with both baselines beside it, in one line."""
+    at = head["ssd_best_at"]
+    decoder = head["ssd_as_decoder_best_pass@1"]
+    return (
+        f"{head['model']}: best SSD {head['ssd_best_pass@1']:.4f} at T_train {at['t_train']:g}, "
+        f"T_eval {at['t_eval']:g} (T_eff {at['t_eff']:.2f}) | base best "
+        f"{head['base_best_pass@1']:.4f} at T_eval {head['base_best_t_eval']:g} | "
+        f"SSD-as-decoder best {'-' if decoder is None else f'{decoder:.4f}'} ({head['selection']})"
+    )
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
@@ -231,6 +336,7 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
         ("t_train", "T_train", "{:.2f}"),
         ("top_k", "k", "{}"),
         ("top_p", "p", "{:.2f}"),
+        ("round", "round", "{}"),
         ("t_eval", "T_eval", "{:.2f}"),
         ("t_eff", "T_eff", "{:.2f}"),
         ("pass@1", "SSD pass@1", "{:.4f}"),
@@ -238,7 +344,14 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
         ("base_best_pass@1", "base best", "{:.4f}"),
         ("ssd_as_decoder_pass@1", "SSD-as-dec", "{:.4f}"),
     ]
-    widths = [max(len(title), 7) for _, title, _ in shown]
+    if len({r["model"] for r in rows}) > 1:
+        shown.insert(0, ("model", "model", "{}"))
+    if len({r["filter"] for r in rows}) > 1:
+        shown.insert(1, ("filter", "filter", "{}"))
+    widths = [
+        max([len(title), 7, *(len(fmt.format(r[key])) for r in rows if r[key] is not None)])
+        for key, title, fmt in shown
+    ]
     lines = [" | ".join(title.rjust(w) for (_, title, _), w in zip(shown, widths, strict=True))]
     lines.append("-" * len(lines[0]))
     for row in rows:

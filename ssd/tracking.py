@@ -25,8 +25,18 @@ def wandb_mode(mode: str) -> str:
     return "online" if has_key else "offline"
 
 
+def group_name(sweep: str | None, sweep_dir: str | Path) -> str:
+    """The W&B group of a sweep's runs: `<sweep name>/<folder>` for a named sweep, else the folder.
+
+    One function for the cells (at run time) and `ssd report` (afterwards), so the report's run
+    and page find exactly the cells' group.
+    """
+    folder = Path(sweep_dir).name
+    return f"{sweep}/{folder}" if sweep and sweep != "null" else folder
+
+
 def sweep_group() -> str | None:
-    """Inside a Hydra multirun: the sweep's name (or its folder), so a sweep's cells group in W&B."""
+    """Inside a Hydra multirun: the sweep's group (see `group_name`); None in a single run."""
     try:
         from hydra.core.hydra_config import HydraConfig
 
@@ -35,9 +45,20 @@ def sweep_group() -> str | None:
         return None
     if str(hydra_cfg.mode) != "RunMode.MULTIRUN":
         return None
-    name = hydra_cfg.runtime.choices.get("sweep")
-    folder = Path(hydra_cfg.sweep.dir).name
-    return f"{name}/{folder}" if name and name != "null" else folder
+    return group_name(hydra_cfg.runtime.choices.get("sweep"), hydra_cfg.sweep.dir)
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"sampling": {"temperature": 1.5}} -> {"sampling.temperature": 1.5}: W&B filters, groups
+    and parallel-coordinates panels address config keys by these dotted names."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
 
 
 class Tracker:
@@ -93,10 +114,11 @@ class WandbTracker(Tracker):
         self.run = wandb.init(
             project=cfg.project,
             group=cfg.group or sweep_group(),
+            job_type="cell",
             name=run_name,
             dir=str(output_dir),
             mode=wandb_mode(cfg.mode),
-            config=config,
+            config=flatten(config),
             reinit="finish_previous",
             settings=wandb.Settings(silent=True, console="off"),
         )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests_support import REPO
+from tests_support import REPO, read_wandb_run
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +20,8 @@ def test_two_by_two_grid_runs_every_cell_and_computes_each_stage_once(tmp_path):
         "-m",
         "experiment=smoke",
         "replicates=1",
+        "logger.name=wandb",  # the smoke preset logs to CSV
+        "logger.mode=offline",
         "sampling.temperature=0.5,1.5",
         "eval.temperature=0.7,1.0",
         f"paths.cache_dir={tmp_path / 'cache'}",
@@ -76,26 +78,61 @@ def test_two_by_two_grid_runs_every_cell_and_computes_each_stage_once(tmp_path):
     sweep = tmp_path / "sweep"
     assert report([str(sweep), "--wandb", "--wandb-mode", "offline", "--wandb-report"]) == 0
     table = (sweep / "report" / "table.csv").read_text().splitlines()
-    assert table[0].startswith("t_train,top_k,top_p,t_eval,t_eff,pass@1") and len(table) == 1 + 4
+    assert table[0].startswith("model,filter,t_train,top_k,top_p,t_eval,t_eff,eval_top_k")
+    assert len(table) == 1 + 4
     for png in ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png", "best_vs_baselines.png"):
         assert (sweep / "report" / png).stat().st_size > 5_000
-    assert list((sweep / "report" / "wandb").glob("offline-run-*/*.wandb"))
     summary = json.loads((sweep / "report" / "summary.json").read_text())
-    assert summary["n_rows"] == 4 and summary["teff_fit"]["n_points"] == 4
+    (fit,) = summary["teff_fits"]  # one training setting (top-k, top-p, filter, model, round)
+    assert summary["n_rows"] == 4 and fit["fit"]["n_points"] == 4
+    # W&B, as written to disk: one run per cell with the flattened config, grouped by the sweep,
+    # and the report run in the same group (so the report page's filter finds them all).
+    (report_run,) = (sweep / "report" / "wandb").glob("offline-run-*")
+    report_run = read_wandb_run(report_run)
+    assert (report_run["group"], report_run["job_type"]) == ("sweep", "report")
+    for cell in ("0", "1", "2", "3"):
+        (run_dir,) = (sweep / cell / "wandb").glob("offline-run-*")
+        run = read_wandb_run(run_dir)
+        assert (run["group"], run["job_type"]) == ("sweep", "cell")
+        assert {"sampling.temperature", "eval.temperature", "model.name"} <= run["config"]
+        assert {"eval/ssd/best_pass@1", "eval/base/best_pass@1"} <= run["summary"]
 
 
-def test_wandb_report_page_spec_is_built_offline():
-    from ssd.report_cli import wandb_report_spec
+def test_wandb_report_page_spec_is_built_offline(tmp_path):
+    from wandb_workspaces.expr import expr_to_filters
+
+    from ssd.report_cli import sweep_logging, wandb_report_spec
 
     report = wandb_report_spec("ssd-sweeps", "me", "toy_teff/2026")
     assert report.project == "ssd-sweeps" and "toy_teff/2026" in report.title
-    panels = report.blocks[1].panels
-    assert [type(p).__name__ for p in panels] == [
+    cells, table = report.blocks[1], report.blocks[3]
+    assert [type(p).__name__ for p in cells.panels] == [
         "ScatterPlot",
         "ParallelCoordinatesPlot",
         "BarPlot",
     ]
-    assert panels[0].x == "eval/ssd/best_t_eff" and panels[0].y == "eval/ssd/best_pass@1"
+    assert (
+        cells.panels[0].x == "eval/ssd/best_t_eff" and cells.panels[0].y == "eval/ssd/best_pass@1"
+    )
+    assert "eval/ssd_as_decoder/best_pass@1" in cells.panels[2].metrics
+    assert table.panels[0].table_name == "report/table"
+    # Each runset selects one job type of this sweep's group; W&B's own parser reads the filter.
+    for block, job_type in ((cells, "cell"), (table, "report")):
+        (runset,) = block.runsets
+        parsed = expr_to_filters(runset.filters)
+        assert parsed.op == "AND", parsed
+        leaves = {(leaf.op, leaf.key.name, leaf.value) for leaf in parsed.filters}
+        assert leaves == {("=", "group", "toy_teff/2026"), ("=", "jobType", job_type)}
+
+    # The group the report uses is the one the cells logged under: read back from multirun.yaml.
+    sweep = tmp_path / "2026"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text(
+        "logger:\n  project: mine\n  group: null\n"
+        f"hydra:\n  sweep:\n    dir: {sweep}\n  runtime:\n    choices:\n      sweep: toy_teff\n"
+    )
+    assert sweep_logging(sweep) == {"project": "mine", "group": "toy_teff/2026"}
+    assert sweep_logging(tmp_path) == {"project": "ssd-sweeps", "group": tmp_path.name}
 
 
 def _job_span(log: Path) -> tuple[str, str]:

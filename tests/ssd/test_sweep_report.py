@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from ssd.sweep_report import cell_rows, describe_fit, headline, quadratic_fit, row_optima
+from ssd.sweep_report import (
+    by_setting,
+    cell_rows,
+    describe_fit,
+    headline,
+    quadratic_fit,
+    row_optima,
+    setting_labels,
+    teff_fits,
+)
 
 
 def test_quadratic_fit_recovers_an_exact_parabola_and_its_peak():
@@ -22,7 +31,7 @@ def test_fit_needs_three_distinct_points():
     assert quadratic_fit([1.0, 1.0, 2.0], [0.1, 0.2, 0.3])["r2"] is None
 
 
-def _results(t_train, ssd, base, decoder):
+def _results(t_train, ssd, base, decoder, top_k=0, model="toy", selection="test"):
     curve = lambda values, t_eff_scale: [  # noqa: E731
         {
             "t_eval": t,
@@ -35,7 +44,12 @@ def _results(t_train, ssd, base, decoder):
         for t, v in values
     ]
     return {
-        "config": {"sampling": {"temperature": t_train, "top_k": 0, "top_p": 0.8}},
+        "config": {
+            "model": {"name": model},
+            "filter": {"name": "empty"},
+            "sampling": {"temperature": t_train, "top_k": top_k, "top_p": 0.8},
+            "eval": {"top_k": 20, "top_p": 0.95, "selection": selection},
+        },
         "seeds": [0, 1],
         "summary": {
             "curves": {
@@ -64,7 +78,8 @@ def test_rows_put_both_baselines_beside_each_ssd_point():
         and row["base_best_t_eval"] == 0.5
     )
     assert row["ssd_as_decoder_pass@1"] == 0.28 and row["seeds"] == "0 1"
-    head = headline([row])
+    assert (row["model"], row["eval_top_k"], row["eval_top_p"]) == ("toy", 20, 0.95)
+    (head,) = headline([row])
     assert (
         head["ssd_best_pass@1"] == 0.30
         and head["base_best_pass@1"] == 0.25
@@ -87,15 +102,18 @@ def test_each_round_and_difficulty_gets_its_own_columns():
     assert (first["pass@1_easy"], first["pass@1_medium"], first["pass@1_hard"]) == (0.9, None, 0.1)
 
 
-def _row(t_train, t_eval, pass1, round_=1):
+def _row(t_train, t_eval, pass1, round_=1, top_k=0, select=None):
     return {
+        "model": "toy",
+        "filter": "empty",
         "t_train": t_train,
-        "top_k": 0,
+        "top_k": top_k,
         "top_p": 1.0,
         "round": round_,
         "t_eval": t_eval,
         "t_eff": t_train * t_eval,
         "pass@1": pass1,
+        "pass@1_select": pass1 if select is None else select,
     }
 
 
@@ -127,3 +145,41 @@ def test_describe_fit_says_why_there_is_no_peak():
     beyond = quadratic_fit(t_eff, [0.5 - (t - 3.0) ** 2 for t in t_eff])
     assert "outside the grid" in describe_fit(beyond, t_eff)
     assert "n/a" in describe_fit(quadratic_fit([1.0, 1.0], [0.1, 0.2]), [1.0, 1.0])
+
+
+def test_each_truncation_setting_gets_its_own_fit_instead_of_one_pooled_curve():
+    """Two exact parabolas peaking at different T_eff: pooled they fit badly, apart each fits
+    exactly, which is the paper's point that training top-k moves the optimum."""
+    t_evals = [0.4, 0.6, 0.8, 1.0, 1.2]
+    rows = [_row(1.0, t, 0.5 - (t - 0.8) ** 2) for t in t_evals]
+    rows += [_row(1.0, t, 0.6 - 2 * (t - 1.1) ** 2, top_k=10) for t in t_evals]
+    assert list(by_setting(rows)) == [("toy", "empty", 0, 1.0, 1), ("toy", "empty", 10, 1.0, 1)]
+    assert list(setting_labels(rows).values()) == ["top-k off", "top-k 10"]
+    plain, truncated = teff_fits(rows)
+    assert (plain["top_k"], truncated["top_k"]) == (0, 10)
+    assert plain["fit"]["r2"] == pytest.approx(1.0) and truncated["fit"]["r2"] == pytest.approx(1.0)
+    assert plain["fit"]["peak_t_eff"] == pytest.approx(0.8)
+    assert truncated["fit"]["peak_t_eff"] == pytest.approx(1.1)
+    pooled = quadratic_fit([r["t_eff"] for r in rows], [r["pass@1"] for r in rows])
+    assert pooled["r2"] < 0.9
+
+
+def test_headline_is_per_model_and_chooses_on_the_selection_problems():
+    validation = [
+        cell_rows(_results(1.0, [(0.6, 0.40), (0.9, 0.30)], [(0.6, 0.2)], [(0.6, 0.2)],
+                           selection="validation"), "0"),
+        cell_rows(_results(1.0, [(0.6, 0.10)], [(0.6, 0.05)], [(0.6, 0.05)], model="other"), "1"),
+    ]  # fmt: skip
+    rows = [*validation[0], *validation[1]]
+    # The validation split prefers T_eval 0.9 although test pass@1 is higher at 0.6.
+    rows[0]["pass@1_select"], rows[1]["pass@1_select"] = 0.1, 0.5
+    first, second = headline(rows)
+    assert first["model"] == "other" and second["model"] == "toy"
+    assert second["ssd_best_at"]["t_eval"] == 0.9 and second["ssd_best_pass@1"] == 0.30
+    assert "validation split" in second["selection"] and "no held-out" in first["selection"]
+
+
+def test_optima_choose_on_the_selection_problems():
+    rows = [_row(1.0, 0.5, 0.30, select=0.1), _row(1.0, 0.8, 0.20, select=0.4)]
+    (best,) = row_optima(rows)
+    assert best["t_eval"] == 0.8 and best["pass@1"] == 0.20
