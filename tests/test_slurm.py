@@ -186,19 +186,21 @@ def test_a_job_that_hits_its_time_limit_is_requeued_and_resumes(
 
     When the limit arrives is made deterministic, not faked: the job starts with a 10 min limit,
     and once fine-tuning has written its first checkpoint the test lowers the job's TimeLimit
-    (scontrol, as an admin would) so that the limit is 1-2 min away; slurmctld's own time-limit
-    check (every 30 s) then sends USR2. The limit is raised back after the signal so the requeued
-    attempt can finish.
+    (scontrol, as an admin would) so that the limit is 1-2 min away, already inside the 150 s
+    signal_delay_s; slurmctld's own time-limit check (every 30 s) then sends USR2 at its next pass.
+    The limit is raised back after the signal so the requeued attempt can finish.
     """
     sweep, cache = tmp_path / "sweep", tmp_path / "cache"
-    max_steps, save_every = 12000, 200  # ~85 s of training here: the signal (<= 30 s) lands mid-run
+    # ~6000 steps = 85 s of training on one CPU here; the signal comes <= 30 s after the first
+    # checkpoint, so it lands mid-run with a wide margin, and the second attempt has less to do.
+    max_steps, save_every = 6000, 200
     cmd = [
         sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=slurm",
         "experiment=smoke", "replicates=1", "logger=csv", "eval.temperature=1.0",
         f"finetune.max_steps={max_steps}", f"finetune.save_every={save_every}",
         f"paths.cache_dir={cache}", f"hydra.sweep.dir={sweep}", *FIT_NODE["slurm"],
         "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
-        "hydra.launcher.timeout_min=10", "hydra.launcher.signal_delay_s=90",
+        "hydra.launcher.timeout_min=10", "hydra.launcher.signal_delay_s=150",
         "hydra.launcher.max_num_timeout=2",
     ]  # fmt: skip
     log, job = tmp_path / "sweep.log", None
