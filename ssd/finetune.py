@@ -245,7 +245,15 @@ def _launch_worker(job_path: Path, opt: Any) -> None:
     cmd = [sys.executable, "-m", "ssd.finetune", str(job_path)]
     env = dict(os.environ)
     if opt.num_nodes > 1:  # one task per device over the allocation's nodes
-        cmd = ["srun", f"--nodes={opt.num_nodes}", f"--ntasks-per-node={opt.devices}", *cmd]
+        # --overlap: the job's own step (submitit's srun, one task per device) still holds the
+        # allocation; this step shares it instead of waiting for resources that never free up.
+        cmd = [
+            "srun",
+            "--overlap",
+            f"--nodes={opt.num_nodes}",
+            f"--ntasks-per-node={opt.devices}",
+            *cmd,
+        ]
     else:
         env[LOCAL_WORKER_ENV] = "1"
         for key in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "NODE_RANK"):

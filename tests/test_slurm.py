@@ -138,6 +138,39 @@ def test_toy_grid_through_train_py_on_slurm_then_report(
     assert len(list((cache / "sample").glob("*/manifest.json"))) == 2
 
 
+def test_a_job_with_one_task_per_device_runs_the_pipeline_once_and_trains_on_every_rank(
+    slurm_cluster: None, tmp_path: Path
+) -> None:
+    """tasks_per_node = devices, as the slurm launcher sets it: SLURM starts the Hydra job in both
+    tasks, task 0 runs the pipeline (one W&B run, one results.json) and fine-tunes with 2 DDP
+    ranks; task 1 steps aside instead of running a second copy of every stage."""
+    sweep, cache = tmp_path / "sweep", tmp_path / "cache"
+    cmd = [
+        sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=slurm",
+        "experiment=smoke", "replicates=1", "logger.name=wandb", "logger.mode=offline",
+        "eval.temperature=1.0", "finetune.devices=2", "finetune.batch_size=16", "finetune.strategy=ddp",
+        "finetune.accelerator=cpu", f"paths.cache_dir={cache}", f"hydra.sweep.dir={sweep}",
+        "hydra.launcher.gpus_per_node=null", "hydra.launcher.tasks_per_node=2",
+        "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=2",
+        "hydra.launcher.timeout_min=5",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"sweep failed\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    (task_dir,) = [d for d in (sweep / ".submitit").iterdir() if d.is_dir()]
+    job = task_dir.name
+    assert _sacct_states(job, 1) == {job: "COMPLETED"}
+    task_logs = {p.name.split("_")[1]: p.read_text() for p in task_dir.glob("*_log.out")}
+    assert sorted(task_logs) == ["0", "1"], sorted(task_logs)
+    assert "task 1 of a multi-task job" in task_logs["1"]
+    assert "task 1 of a multi-task job" not in task_logs["0"]
+    assert len(list((sweep / "0" / "wandb").glob("offline-run-*"))) == 1
+    results = json.loads((sweep / "0" / "results.json").read_text())
+    assert not results["run"]["reused"]
+    (finetune,) = [json.loads(p.read_text()) for p in cache.glob("finetune/*/manifest.json")]
+    assert finetune["metrics"]["world_size"] == 2, finetune["metrics"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "sweep"]
+
+
 def _wait_until(what: str, found: Callable[[], Any], limit_s: float, proc: subprocess.Popen) -> Any:
     """Poll `found()` until it returns something truthy; fail naming `what` (and the sweep's log)."""
     deadline = time.monotonic() + limit_s
