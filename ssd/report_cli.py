@@ -16,17 +16,8 @@ from typing import Any
 
 from ssd.cache import atomic_write_json, atomic_write_text
 from ssd.sweep_plots import plot_best, plot_heatmap, plot_teff
-from ssd.sweep_report import (
-    COLUMNS,
-    collect,
-    format_fits,
-    format_headline,
-    format_optima,
-    format_rows,
-    headline,
-    row_optima,
-    teff_fits,
-)
+from ssd.sweep_report import COLUMNS, collect, headline, row_optima, teff_fits
+from ssd.sweep_text import format_fits, format_headline, format_optima, format_rows
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -103,7 +103,7 @@ def _where(head: dict[str, Any], key: str) -> str:
     if key == "base_best_pass@1":
         return f"T_eval {head['base_best_t_eval']:g}"
     at = head["ssd_best_at" if key == "ssd_best_pass@1" else "ssd_as_decoder_best_at"]
-    return f"T_train {at['t_train']:g}, T_eval {at['t_eval']:g}" if at else ""
+    return f"T_train {at['t_train']:g}\nT_eval {at['t_eval']:g}" if at else ""
 
 
 def plot_best(heads: list[dict[str, Any]], path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The sweep table and the T_eff fit, on numbers whose answer is known."""
+"""The sweep table, the T_eff fits and their wording, on numbers whose answer is known."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import pytest
 from ssd.sweep_report import (
     by_setting,
     cell_rows,
-    describe_fit,
     headline,
     quadratic_fit,
     row_optima,
     setting_labels,
     teff_fits,
 )
+from ssd.sweep_text import describe_fit
 
 
 def test_quadratic_fit_recovers_an_exact_parabola_and_its_peak():
