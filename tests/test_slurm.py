@@ -136,6 +136,17 @@ def test_toy_grid_through_train_py_on_slurm_then_report(
     cache = tmp_path / "cache"
     assert len(list((cache / "base").glob("*/manifest.json"))) == 1
     assert len(list((cache / "sample").glob("*/manifest.json"))) == 2
+    # Each job wrote only under its own output dir (and the sweep's .submitit logs) and the cache.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "sweep"]
+    assert sorted(p.name for p in sweep.iterdir()) == [
+        ".submitit",
+        "0",
+        "1",
+        "2",
+        "3",
+        "multirun.yaml",
+        "report",
+    ]
 
 
 def test_a_job_with_one_task_per_device_runs_the_pipeline_once_and_trains_on_every_rank(
