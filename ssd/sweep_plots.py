@@ -107,7 +107,7 @@ def _where(head: dict[str, Any], key: str) -> str:
 
 
 def plot_best(heads: list[dict[str, Any]], path: Path) -> Path:
-    """Per model: base at its best T_eval, the best SSD-as-decoder and the best SSD."""
+    """Per model and benchmark: base at its best T_eval, the best SSD-as-decoder and the best SSD."""
     import numpy as np
 
     plt = _pyplot()
@@ -124,7 +124,7 @@ def plot_best(heads: list[dict[str, Any]], path: Path) -> Path:
         bars = ax.bar(x + (i - 1) * width, values, width, label=name, color=color)
         labels = ["" if h[key] is None else f"{h[key]:.4f}\n{_where(h, key)}" for h in heads]
         ax.bar_label(bars, labels=labels, fontsize=7)
-    ax.set_xticks(x, [h["model"] for h in heads])
+    ax.set_xticks(x, [f"{h['model']}\n{h['benchmark']}" for h in heads])
     ax.set_ylabel("pass@1")
     ax.set_ylim(0, 1.25 * max(max(h[k] or 0 for _, k, _ in bars_of) for h in heads) or 1)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 # What makes rows of a sweep different curves, besides T_train and T_eval.
-SETTING_KEYS = ("model", "filter", "top_k", "top_p", "round")
+SETTING_KEYS = ("model", "benchmark", "filter", "top_k", "top_p", "round")
 
 COLUMNS = [
     "model",
+    "benchmark",
     "filter",
     "t_train",
     "top_k",
@@ -94,6 +95,7 @@ def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "model": config["model"]["name"],
+                    "benchmark": benchmark_name(config["eval"].get("benchmark", {})),
                     "filter": config["filter"]["name"],
                     "t_train": config["sampling"]["temperature"],
                     "top_k": config["sampling"]["top_k"],
@@ -129,6 +131,12 @@ def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def benchmark_name(benchmark: dict[str, Any]) -> str:
+    """`lcb/v6`, `humaneval`, `toy`: what a pass@1 was measured on (LCB's versions differ)."""
+    name = benchmark.get("name", "toy")
+    return f"{name}/{benchmark.get('version', 'v6')}" if name == "lcb" else name
 
 
 def collect(multirun_dir: Path) -> list[dict[str, Any]]:
@@ -246,14 +254,14 @@ SELECTION_NOTES = {
 
 
 def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per model: the best SSD point beside the base's best T_eval and the best SSD-as-decoder.
+    """Per model and benchmark: best SSD beside the base's best T_eval and the best SSD-as-decoder.
 
     "Best" is what the selection problems prefer, so with eval.selection=validation no number
     here was chosen on the problems it is reported on.
     """
     heads = []
-    for model in sorted({r["model"] for r in rows}):
-        members = [r for r in rows if r["model"] == model]
+    for model, benchmark in sorted({(r["model"], r["benchmark"]) for r in rows}):
+        members = [r for r in rows if (r["model"], r["benchmark"]) == (model, benchmark)]
         best = max(members, key=lambda r: r["pass@1_select"])
         decoders = [r for r in members if r["ssd_as_decoder_pass@1"] is not None]
         decoder = max(decoders, key=lambda r: r["ssd_as_decoder_pass@1_select"], default=None)
@@ -261,6 +269,7 @@ def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         heads.append(
             {
                 "model": model,
+                "benchmark": benchmark,
                 "ssd_best_pass@1": best["pass@1"],
                 "ssd_best_at": {k: best[k] for k in ("t_train", "top_k", "top_p", "round")}
                 | {"t_eval": best["t_eval"], "t_eff": best["t_eff"]},

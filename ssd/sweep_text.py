@@ -58,7 +58,7 @@ def format_headline(head: dict[str, Any]) -> str:
     at = head["ssd_best_at"]
     decoder = head["ssd_as_decoder_best_pass@1"]
     return (
-        f"{head['model']}: best SSD {head['ssd_best_pass@1']:.4f} at T_train {at['t_train']:g}, "
+        f"{head['model']} on {head['benchmark']}: best SSD {head['ssd_best_pass@1']:.4f} at T_train {at['t_train']:g}, "
         f"T_eval {at['t_eval']:g} (T_eff {at['t_eff']:.2f}) | base best "
         f"{head['base_best_pass@1']:.4f} at T_eval {head['base_best_t_eval']:g} | "
         f"SSD-as-decoder best {'-' if decoder is None else f'{decoder:.4f}'} ({head['selection']})"
@@ -79,10 +79,8 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
         ("base_best_pass@1", "base best", "{:.4f}"),
         ("ssd_as_decoder_pass@1", "SSD-as-dec", "{:.4f}"),
     ]
-    if len({r["model"] for r in rows}) > 1:
-        shown.insert(0, ("model", "model", "{}"))
-    if len({r["filter"] for r in rows}) > 1:
-        shown.insert(1, ("filter", "filter", "{}"))
+    varying = [key for key in ("model", "benchmark", "filter") if len({r[key] for r in rows}) > 1]
+    shown = [(key, key, "{}") for key in varying] + shown
     widths = [
         max([len(title), 7, *(len(fmt.format(r[key])) for r in rows if r[key] is not None)])
         for key, title, fmt in shown

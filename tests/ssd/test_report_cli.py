@@ -25,7 +25,14 @@ def _cell(t_train: float, top_k: int, model: str, peak: float) -> dict:
             "model": {"name": model},
             "filter": {"name": "paper"},
             "sampling": {"temperature": t_train, "top_k": top_k, "top_p": 1.0},
-            "eval": {"top_k": 0, "top_p": 1.0, "selection": "test"},
+            "eval": {
+                "top_k": 0,
+                "top_p": 1.0,
+                "selection": "test",
+                "benchmark": {"name": "lcb", "version": "v6"}
+                if model == "coder-b"
+                else {"name": "humaneval"},
+            },
         },
         "seeds": [0],
         "summary": {
@@ -53,7 +60,8 @@ def test_report_fits_draws_and_heads_each_setting_apart(tmp_path: Path, capsys) 
     assert round(fits[("coder-a", 0)]["peak_t_eff"], 6) == 0.8
     assert round(fits[("coder-b", 10)]["peak_t_eff"], 6) == 1.1
     assert [h["model"] for h in summary["headline"]] == ["coder-a", "coder-b"]
-    assert "[model coder-b, top-k 10] quadratic fit" in out and "coder-a: best SSD 0.5000" in out
+    assert "[model coder-b, benchmark lcb/v6, top-k 10] quadratic fit" in out
+    assert "coder-a on humaneval: best SSD 0.5000" in out and "coder-b on lcb/v6: best" in out
     table = (tmp_path / "report" / "table.csv").read_text().splitlines()
     assert len(table) == 1 + len(cells) * 5
     for png in ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png", "best_vs_baselines.png"):

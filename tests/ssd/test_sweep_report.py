@@ -105,6 +105,7 @@ def test_each_round_and_difficulty_gets_its_own_columns():
 def _row(t_train, t_eval, pass1, round_=1, top_k=0, select=None):
     return {
         "model": "toy",
+        "benchmark": "toy",
         "filter": "empty",
         "t_train": t_train,
         "top_k": top_k,
@@ -153,7 +154,10 @@ def test_each_truncation_setting_gets_its_own_fit_instead_of_one_pooled_curve():
     t_evals = [0.4, 0.6, 0.8, 1.0, 1.2]
     rows = [_row(1.0, t, 0.5 - (t - 0.8) ** 2) for t in t_evals]
     rows += [_row(1.0, t, 0.6 - 2 * (t - 1.1) ** 2, top_k=10) for t in t_evals]
-    assert list(by_setting(rows)) == [("toy", "empty", 0, 1.0, 1), ("toy", "empty", 10, 1.0, 1)]
+    assert list(by_setting(rows)) == [
+        ("toy", "toy", "empty", 0, 1.0, 1),
+        ("toy", "toy", "empty", 10, 1.0, 1),
+    ]
     assert list(setting_labels(rows).values()) == ["top-k off", "top-k 10"]
     plain, truncated = teff_fits(rows)
     assert (plain["top_k"], truncated["top_k"]) == (0, 10)
