@@ -7,6 +7,8 @@ value and what is allowed. Nothing here imports torch.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,7 @@ def validate(cfg: Any) -> None:
         "token_mean or sum",
     )
     _validate_finetune(ft)
+    validate_allocation(ft, os.environ)
     _validate_selection(cfg)
     _require(cfg.replicates >= 1, "replicates", cfg.replicates, "must be >= 1")
     _require(cfg.rounds >= 1, "rounds", cfg.rounds, "must be >= 1")
@@ -179,6 +182,30 @@ def _validate_finetune(ft: Any) -> None:
         _require(0 <= lora.dropout < 1, "finetune.lora.dropout", lora.dropout, "in [0, 1)")
         targets = list(lora.target_modules)
         _require(bool(targets), "finetune.lora.target_modules", targets, "a non-empty list")
+
+
+def validate_allocation(ft: Any, environ: Mapping[str, str]) -> None:
+    """Inside a SLURM job, fine-tuning must fit the allocation, checked before sampling spends
+    hours: its nodes, and for multi-node training (srun, one task per device) its tasks per node.
+    """
+    nodes = environ.get("SLURM_JOB_NUM_NODES")
+    if nodes is None:
+        return
+    _require(
+        ft.num_nodes <= int(nodes),
+        "finetune.num_nodes",
+        ft.num_nodes,
+        f"this SLURM job has {nodes} node(s): request them with hydra.launcher.nodes={ft.num_nodes}",
+    )
+    tasks = environ.get("SLURM_NTASKS_PER_NODE")
+    if ft.num_nodes > 1 and tasks is not None:
+        _require(
+            ft.devices <= int(tasks.split("(")[0]),
+            "finetune.devices",
+            ft.devices,
+            f"the job runs {tasks} task(s) per node and multi-node training starts one per device: "
+            f"set hydra.launcher.gpus_per_node={ft.devices}",
+        )
 
 
 def _validate_selection(cfg: Any) -> None:

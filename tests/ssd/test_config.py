@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ssd.config import ConfigError
-from ssd.validation import validate
+from ssd.validation import validate, validate_allocation
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "conf"
@@ -133,3 +133,21 @@ def test_a_multirun_with_a_null_group_exits_2_with_one_line(tmp_path):
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "~GROUP" in lines[0], lines
     assert not (tmp_path / "cache").exists()
+
+
+def test_training_that_does_not_fit_the_slurm_job_is_refused_before_compute(make_cfg):
+    """Multi-node fine-tuning inside a job with too few nodes, or too few tasks per node for one
+    rank per device, would fail only after sampling; it is a config error up front."""
+    ft = make_cfg(
+        "finetune.num_nodes=2", "finetune.devices=4", "finetune.global_batch_size=32"
+    ).finetune
+    validate_allocation(ft, {})  # outside SLURM nothing is known about the allocation
+    validate_allocation(ft, {"SLURM_JOB_NUM_NODES": "2", "SLURM_NTASKS_PER_NODE": "4"})
+    with pytest.raises(
+        ConfigError, match=r"^finetune.num_nodes=2 is invalid: this SLURM job has 1 "
+    ):
+        validate_allocation(ft, {"SLURM_JOB_NUM_NODES": "1"})
+    with pytest.raises(ConfigError, match=r"gpus_per_node=4$"):
+        validate_allocation(ft, {"SLURM_JOB_NUM_NODES": "2", "SLURM_NTASKS_PER_NODE": "1"})
+    one_node = make_cfg("finetune.devices=4", "finetune.global_batch_size=32").finetune
+    validate_allocation(one_node, {"SLURM_JOB_NUM_NODES": "1", "SLURM_NTASKS_PER_NODE": "1"})
