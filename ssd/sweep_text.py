@@ -45,7 +45,7 @@ def format_optima(optima: list[dict[str, Any]]) -> str:
         setting += f", round {o['round']}" if o["round"] != 1 else ""
         setting += f", filter {o['filter']}" if len(filters) > 1 else ""
         setting = f"{o['model']}: {setting}" if len(models) > 1 else setting
-        edge = "  <- at the grid's edge: extend eval.temperature" if o["at_edge"] else ""
+        edge = "  <- at the grid's edge: extend the T_eval grid" if o["at_edge"] else ""
         lines.append(
             f"  {setting}: T_eval {o['t_eval']:g} -> T_eff {o['t_eff']:.2f}, "
             f"pass@1 {o['pass@1']:.4f}{edge}"
