@@ -183,12 +183,10 @@ def run(cfg: Any, output_dir: Path, tracker_factory: Any = None) -> dict[str, An
     still missing: it did its part, and the task that writes the last shard goes on.
     """
     from ssd.cache import MANIFEST, ShardsPending, run_stage, stage_paths
+    from ssd.job_tasks import task_rank, wait_for_task_zero
 
-    rank = _submitit_task_rank()
-    if rank:
-        print(
-            f"task {rank} of a multi-task job: task 0 runs the pipeline and starts the training ranks"
-        )
+    if task_rank():  # a multi-task SLURM job runs the pipeline once, in task 0
+        wait_for_task_zero()
         return None
     validate(cfg)
     config = OmegaConf.to_container(cfg, resolve=True)
@@ -222,22 +220,6 @@ def run(cfg: Any, output_dir: Path, tracker_factory: Any = None) -> dict[str, An
         raise RuntimeError(f"config access failed inside a stage: {err}") from err
     finally:
         tracker.finish(exit_code)
-
-
-def _submitit_task_rank() -> int:
-    """This process's task rank in a submitit job (0 outside one).
-
-    A SLURM job with tasks_per_node = devices (as Lightning expects of the allocation) runs the
-    Hydra job once per task. The pipeline must run once: task 0 samples, evaluates and launches
-    the fine-tuning ranks itself (ssd/finetune.py), on the resources the other tasks hold.
-    """
-    import os
-
-    if not os.environ.get("SUBMITIT_EXECUTOR"):
-        return 0
-    import submitit
-
-    return int(submitit.JobEnvironment().global_rank)
 
 
 def run_spec(config: dict[str, Any]) -> dict[str, Any]:

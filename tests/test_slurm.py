@@ -149,6 +149,14 @@ def test_toy_grid_through_train_py_on_slurm_then_report(
     ]
 
 
+def _completed_at(log: str) -> str:
+    """When submitit logged a task's "Job completed successfully" (a sortable timestamp)."""
+    (line,) = [
+        ln for ln in log.splitlines() if ln.startswith("submitit ") and "Job completed" in ln
+    ]
+    return line.split("(", 1)[1].split(")", 1)[0]
+
+
 def test_a_job_with_one_task_per_device_runs_the_pipeline_once_and_trains_on_every_rank(
     slurm_cluster: None, tmp_path: Path
 ) -> None:
@@ -174,6 +182,9 @@ def test_a_job_with_one_task_per_device_runs_the_pipeline_once_and_trains_on_eve
     assert sorted(task_logs) == ["0", "1"], sorted(task_logs)
     assert "task 1 of a multi-task job" in task_logs["1"]
     assert "task 1 of a multi-task job" not in task_logs["0"]
+    # Task 1 stayed in the step until task 0 had its result: a cluster's WaitTime cannot cut task 0.
+    assert "task 1: task 0 finished" in task_logs["1"]
+    assert _completed_at(task_logs["1"]) >= _completed_at(task_logs["0"])
     assert len(list((sweep / "0" / "wandb").glob("offline-run-*"))) == 1
     results = json.loads((sweep / "0" / "results.json").read_text())
     assert not results["run"]["reused"]
