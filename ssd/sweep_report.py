@@ -2,7 +2,7 @@
 
 `collect(multirun_dir)` reads every cell's results.json (one row per SSD (T_train, T_eval) point, with
 the base's best T_eval and the SSD-as-decoder baseline beside it). A sweep can cross T_train x T_eval
-with other settings (training truncation, filter, model, round); each such *setting* gets its own
+with other settings (model, benchmark, filter, training truncation, round); each *setting* gets its own
 T_eff fit (`teff_fits`), heatmap and optima, because pooling them would mix curves the paper keeps
 apart (training top-k moves the optimum). Pure apart from reading files.
 """
