@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ssd.plots import pyplot, save_png
+
 SUMMARY_KEYS = ("lock_distractor_mass", "fork_entropy_bits", "fork_kept_mass", "entropy_bits")
 COLORS = {"base": "tab:blue", "ssd": "tab:orange"}
 TITLES = {"base": "base", "ssd": "SSD"}
@@ -57,29 +59,9 @@ def format_summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _save(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: cluster nodes and tests have no display
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_fork_lock(result: dict[str, Any], path: Path) -> Path:
     """Entropy split bars, entropy histograms, cumulative mass vs rank, support sizes."""
-    plt = _pyplot()
+    plt = pyplot()
     models, cfg = result["models"], result["settings"]
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     ax = axes[0, 0]
@@ -135,13 +117,13 @@ def plot_fork_lock(result: dict[str, Any], path: Path) -> Path:
         f"Fork/lock analysis: T_train {cfg['train_temperature']}, top-k {cfg['train_top_k']}, "
         f"top-p {cfg['train_top_p']} ({result['summary']['n_positions']} positions)"
     )
-    _save(fig, path)
+    save_png(fig, path)
     return path
 
 
 def plot_eval_truncation(result: dict[str, Any], path: Path) -> Path:
     """Surviving tokens and post-truncation entropy vs T_eval, overall and by top-k mass bin."""
-    plt = _pyplot()
+    plt = pyplot()
     models, cfg = result["models"], result["settings"]
     temps = cfg["eval_temperatures"]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
@@ -175,7 +157,7 @@ def plot_eval_truncation(result: dict[str, Any], path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.suptitle(f"Eval truncation: top-k {cfg['eval_top_k']}, top-p {cfg['eval_top_p']}")
-    _save(fig, path)
+    save_png(fig, path)
     return path
 
 
@@ -235,7 +217,7 @@ def plot_fork_lock_vs_t_train(rows: list[dict[str, Any]], path: str | Path) -> P
     Cells with the same (T_train, top-k, top-p) (e.g. several T_eval of one T_train) are
     averaged; one line per (top-k, top-p).
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     groups: dict[tuple, dict[float, list[dict]]] = {}
     for row in rows:
@@ -257,5 +239,5 @@ def plot_fork_lock_vs_t_train(rows: list[dict[str, Any]], path: str | Path) -> P
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     out = Path(path)
-    _save(fig, out)
+    save_png(fig, out)
     return out

@@ -214,12 +214,9 @@ def format_table(summary: dict[str, Any]) -> str:
 
 def plot(summary: dict[str, Any], path: Path) -> Path:
     """pass@1 vs T_eval and vs T_eff, mean over seeds with the min-max band."""
-    import matplotlib
+    from ssd.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, x_key in zip(axes, ("t_eval", "t_eff"), strict=True):
         for label in summary.get("labels", LABELS):
             curve = summary["curves"][label]
@@ -233,12 +230,7 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
     axes[0].set_ylabel("exact pass@1")
     axes[0].legend()
     fig.suptitle(f"SSD, T_train={summary['t_train']}: mean over seeds, band = min..max")
-    fig.tight_layout()
-    tmp = path.with_name("." + path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_png(fig, path)
 
 
 def write_report(

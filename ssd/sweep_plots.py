@@ -11,32 +11,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ssd.plots import pyplot, save_png
 from ssd.sweep_report import by_setting, setting_labels
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: Path) -> Path:
-    tmp = path.with_name("." + path.name + ".tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
-    _pyplot().close(fig)
-    tmp.replace(path)
-    return path
 
 
 def _panels(n: int, width: float, height: float) -> tuple[Any, list[Any]]:
     """A figure with n panels, at most 3 a row; unused axes are hidden."""
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig, axes = _pyplot().subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     flat = [ax for row in axes for ax in row]
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -66,7 +49,7 @@ def plot_heatmap(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_ylabel("T_train")
         ax.set_title(f"SSD pass@1 — {labels[setting]}", fontsize=9)
         fig.colorbar(image, ax=ax)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_teff(rows: list[dict[str, Any]], fits: list[dict[str, Any]], path: Path) -> Path:
@@ -95,7 +78,7 @@ def plot_teff(rows: list[dict[str, Any]], fits: list[dict[str, Any]], path: Path
         ax.set_title(fit["label"], fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _where(head: dict[str, Any], key: str) -> str:
@@ -110,7 +93,7 @@ def plot_best(heads: list[dict[str, Any]], path: Path) -> Path:
     """Per model and benchmark: base at its best T_eval, the best SSD-as-decoder and the best SSD."""
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     bars_of = [
         ("base (best T_eval)", "base_best_pass@1", "#888"),
         ("SSD-as-decoder (best)", "ssd_as_decoder_best_pass@1", "#4a90d9"),
@@ -129,4 +112,4 @@ def plot_best(heads: list[dict[str, Any]], path: Path) -> Path:
     ax.set_ylim(0, 1.25 * max(max(h[k] or 0 for _, k, _ in bars_of) for h in heads) or 1)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     ax.set_title("; ".join(sorted({h["selection"] for h in heads})), fontsize=8, wrap=True)
-    return _save(fig, path)
+    return save_png(fig, path)

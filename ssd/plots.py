@@ -1,0 +1,30 @@
+"""Headless matplotlib and atomic PNG writes, shared by every report that draws.
+
+`pyplot()` selects the Agg backend first (cluster nodes and tests have no display);
+`save_png(fig, path)` writes a temporary file beside `path` and renames it, so a reader never
+sees half a PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=110)
+    pyplot().close(fig)
+    tmp.replace(path)
+    return path
