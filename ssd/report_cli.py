@@ -58,7 +58,7 @@ def sweep_logging(directory: Path) -> dict[str, str]:
     """
     from ssd.tracking import group_name
 
-    found = {"project": "ssd-sweeps", "group": directory.resolve().name}
+    found = {"project": "ssd-sweeps", "group": group_name(None, directory.resolve())}
     multirun = directory / "multirun.yaml"
     if multirun.is_file():
         from omegaconf import OmegaConf
@@ -128,7 +128,7 @@ def wandb_report_spec(project: str, entity: str | None, group: str) -> Any:
 
 def _log_wandb(
     args: argparse.Namespace,
-    logging: dict[str, str],
+    target: dict[str, str],
     rows: list[dict[str, Any]],
     paths: dict[str, Path],
     out: Path,
@@ -138,12 +138,12 @@ def _log_wandb(
     from ssd.tracking import wandb_mode
 
     run = wandb.init(
-        project=logging["project"],
+        project=target["project"],
         job_type="report",
         dir=str(out),
         mode=wandb_mode(args.wandb_mode),
-        name=f"report {logging['group']}",
-        group=logging["group"],
+        name=f"report {target['group']}",
+        group=target["group"],
         settings=wandb.Settings(silent=True, console="off"),
     )
     table = wandb.Table(columns=COLUMNS, data=[[r[c] for c in COLUMNS] for r in rows])
@@ -163,12 +163,12 @@ def _log_wandb(
     run.finish()
 
 
-def _wandb_page(args: argparse.Namespace, logging: dict[str, str]) -> None:
+def _wandb_page(args: argparse.Namespace, target: dict[str, str]) -> None:
     from wandb_workspaces.expr import expr_to_filters
 
     from ssd.tracking import wandb_mode
 
-    report = wandb_report_spec(logging["project"], args.entity, logging["group"])
+    report = wandb_report_spec(target["project"], args.entity, target["group"])
     for block in report.blocks:  # the page's run filters must parse (checked without network)
         for runset in getattr(block, "runsets", []):
             expr_to_filters(runset.filters)
@@ -206,12 +206,12 @@ def cli(args: argparse.Namespace) -> int:
     print(f"\n{format_optima(optima)}")
     print(format_fits(fits))
     print("\n".join(format_headline(head) for head in heads))
-    logging = sweep_logging(args.directory)
-    logging["project"] = args.project or logging["project"]
+    target = sweep_logging(args.directory)
+    target["project"] = args.project or target["project"]
     if args.wandb:
-        _log_wandb(args, logging, rows, paths, out)
+        _log_wandb(args, target, rows, paths, out)
     if args.wandb_report:
-        _wandb_page(args, logging)
+        _wandb_page(args, target)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

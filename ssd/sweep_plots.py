@@ -1,7 +1,8 @@
 """The sweep report's PNGs: pass@1 over T_train x T_eval, pass@1 vs T_eff, best SSD vs baselines.
 
 Each takes the tidy rows of `ssd.sweep_report.collect` and draws one panel per setting (model,
-filter, training truncation, round), so a truncation or rounds sweep is not flattened into one grid.
+benchmark, filter, training truncation, round), so a truncation or rounds sweep is not flattened
+into one grid.
 Written atomically (temp file, then rename); matplotlib runs headless.
 """
 
