@@ -304,3 +304,62 @@ def _track(tracker: Any, summary: dict[str, Any], paths: dict[str, Path]) -> Non
     ]
     tracker.table("eval/pass_at_1", columns, rows)
     tracker.image("eval/pass_at_1_plot", paths["plot"])
+
+
+def stage_keys(cfg: Any) -> dict[str, str]:
+    """Every stage key of the first replicate's first round, derived from the config alone.
+
+    Keys hash config slices and upstream keys, never outputs, so the whole chain is known before
+    anything runs (tests pin it for every preset: tests/golden/stage_keys.json).
+    """
+    from dataclasses import asdict
+
+    from ssd.analyze_stage import analysis_settings, analyze_enabled
+    from ssd.cache import stable_hash, stage_key
+    from ssd.evaluate import evaluate_spec
+    from ssd.finetune import finetune_spec
+    from ssd.sample import sample_spec
+
+    seed = cfg.sampling.seed
+    m = cfg.model
+    if m.kind == "hf":
+        path = Path(m.path).expanduser()
+        base = stable_hash(
+            {"hf": str(path.resolve()) if path.exists() else m.path, "dtype": m.dtype}
+        )
+    else:
+        spec = {
+            "model": OmegaConf.to_container(m, resolve=True),
+            "toy": OmegaConf.to_container(cfg.toy, resolve=True),
+        }
+        base = stage_key("base", spec, {})
+    keys = {"base": base}
+    keys["sample"] = stage_key("sample", sample_spec(cfg, seed), {"model": base})
+    keys["filter"] = stage_key(
+        "filter", OmegaConf.to_container(cfg.filter, resolve=True), {"samples": keys["sample"]}
+    )
+    keys["finetune"] = stage_key(
+        "finetune", finetune_spec(cfg, seed), {"model": base, "kept": keys["filter"]}
+    )
+    if analyze_enabled(cfg):
+        a = cfg.analyze
+        spec = {
+            "settings": asdict(analysis_settings(cfg)),
+            "max_contexts": a.max_contexts,
+            "max_tokens": a.max_tokens,
+            "dtype": cfg.model.dtype,
+        }
+        inputs = {"base": base, "ssd": keys["finetune"], "contexts": keys["filter"]}
+        keys["analyze"] = stage_key("analyze", spec, inputs)
+    plain, ssd_as_decoder = _decoders(cfg)
+    grid, temperatures = [float(t) for t in cfg.eval.temperatures], eval_temperatures(cfg)
+    for label, decoder, temps, model in (
+        ("base", plain, grid, base),
+        ("ssd_as_decoder", ssd_as_decoder, temperatures, base),
+        ("ssd", plain, temperatures, keys["finetune"]),
+    ):
+        spec = evaluate_spec(cfg, decoder, temps, seed)
+        keys[f"evaluate/{label}"] = stage_key("evaluate", spec, {"model": model})
+    config = OmegaConf.to_container(cfg, resolve=True)
+    keys["run"] = stage_key("run", run_spec(config), {})
+    return keys
