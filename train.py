@@ -7,8 +7,8 @@ Invalid configs exit with code 2 and one line naming the key (see ssd/run_cli.py
 import hydra
 from omegaconf import DictConfig
 
-from ssd.config import register_configs
-from ssd.run_cli import exit_code_for_config_errors, exits_2_on_config_error, job_output_dir
+from ssd.cli.run import exit_code_for_config_errors, exits_2_on_config_error, job_output_dir
+from ssd.config.schema import register_configs
 
 register_configs()
 

@@ -44,7 +44,11 @@ def startup_seconds() -> float:
     """One Python start with the stages' imports: what running any stage at all costs first."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", "import ssd.pipeline, ssd.finetune, ssd.evaluate, ssd.sample"],
+        [
+            sys.executable,
+            "-c",
+            "import ssd.pipeline, ssd.stages.finetune, ssd.stages.evaluate, ssd.stages.sample",
+        ],
         check=True,
         cwd=REPO,
     )

@@ -26,12 +26,12 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from ssd.backends import GenerationRequest
-from ssd.backends.hf import HFBackend
 from ssd.data import Prompt
-from ssd.decoding import Decoder
+from ssd.generation.backends import GenerationRequest
+from ssd.generation.backends.hf import HFBackend
+from ssd.generation.decoding import Decoder
+from ssd.generation.prompts import render, stop_token_ids
 from ssd.models import build_tiny_code_model, load_model
-from ssd.prompts import render, stop_token_ids
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "assets" / "code_corpus.txt"

@@ -30,9 +30,9 @@ import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ssd.benchmarks.humaneval import load_humaneval
-from ssd.execution import isolation_info
-from ssd.grading import grade_many
+from ssd.codeeval.benchmarks.humaneval import load_humaneval
+from ssd.codeeval.grading import grade_many
+from ssd.sandbox.execution import isolation_info
 
 
 def human_eval_check():

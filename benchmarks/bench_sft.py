@@ -56,7 +56,7 @@ def bench_rows(args: Any) -> list[tuple[list[int], list[int]]]:
 
 
 def bench_examples(args: Any) -> list[Any]:
-    from ssd.sft_data import make_example
+    from ssd.sft.data import make_example
 
     return [make_example(p, c, args.max_seq_len)[0] for p, c in bench_rows(args)]
 
@@ -79,8 +79,8 @@ def tiny_model(args: Any) -> tuple[Any, Any]:
 def run_ssd(args: Any) -> dict[str, float]:
     from omegaconf import OmegaConf
 
-    from ssd.config import FinetuneConfig
-    from ssd.finetune import train_sft
+    from ssd.config.schema import FinetuneConfig
+    from ssd.stages.finetune import train_sft
 
     examples = bench_examples(args)
     model, tokenizer = tiny_model(args)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ssd.config import ConfigError
+from ssd.config.schema import ConfigError
 
 
 @dataclass(frozen=True)

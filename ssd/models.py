@@ -26,7 +26,7 @@ from transformers import (
     logging as hf_logging,
 )
 
-from ssd.toy import EOS, PAD
+from ssd.toy.task import EOS, PAD
 
 # Per-call "Loading weights" bars for a model that loads in milliseconds only bury the stage bars.
 hf_logging.set_verbosity_error()
@@ -122,7 +122,7 @@ def build_bpe_tokenizer(texts: list[str], vocab_size: int = 512) -> PreTrainedTo
     """A byte-level BPE (GPT-2/Qwen style) trained on `texts`, with a ChatML chat template.
 
     EOS is `<|endoftext|>` and the chat turn ends with `<|im_end|>`, as in Qwen base/instruct
-    tokenizers, so stopping on both (ssd.prompts.stop_token_ids) is exercised.
+    tokenizers, so stopping on both (ssd.generation.prompts.stop_token_ids) is exercised.
     """
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -16,16 +16,16 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ssd.config import eval_temperatures
+from ssd.config.schema import eval_temperatures
+from ssd.config.validation import validate
 from ssd.data import load_prompts
-from ssd.report import format_table
-from ssd.validation import validate
+from ssd.report.run import format_table
 
 log = logging.getLogger(__name__)
 
 
 def _decoders(cfg: Any):
-    from ssd.decoding import Decoder
+    from ssd.generation.decoding import Decoder
 
     e, s = cfg.eval, cfg.sampling
     plain = Decoder(0.0, e.top_k, e.top_p)
@@ -46,8 +46,8 @@ def _split(cfg: Any, result: dict[str, Any] | None = None) -> dict[str, list[int
 
 def _checkpoints_to_evaluate(cfg: Any, tuned: Any) -> dict[int, Any]:
     """Step -> ModelRef of the finetune checkpoints `eval.checkpoints` asks for."""
-    from ssd.base import ModelRef
     from ssd.cache import stable_hash
+    from ssd.stages.base import ModelRef
 
     saved = {int(step): folder for step, folder in tuned.metrics["checkpoints"].items()}
     final = max(saved)
@@ -69,14 +69,14 @@ def _checkpoints_to_evaluate(cfg: Any, tuned: Any) -> dict[int, Any]:
 
 def _round(cfg: Any, model: Any, prompts: list, seed: int, tracker: Any, label: str) -> dict:
     """One SSD round from `model`: sample, filter, finetune, evaluate the requested checkpoints."""
-    from ssd.analyze_stage import analyze_after_finetune
-    from ssd.base import ModelRef
     from ssd.cache import read_json
-    from ssd.evaluate import evaluate
-    from ssd.filtering import filter_samples
-    from ssd.finetune import finetune
-    from ssd.sample import sample
     from ssd.selection import apply_selection, choose_checkpoint
+    from ssd.stages.analyze import analyze_after_finetune
+    from ssd.stages.base import ModelRef
+    from ssd.stages.evaluate import evaluate
+    from ssd.stages.filtering import filter_samples
+    from ssd.stages.finetune import finetune
+    from ssd.stages.sample import sample
 
     samples = sample(cfg, model.path, model.key, prompts, seed)
     kept = filter_samples(cfg, samples)
@@ -114,8 +114,8 @@ def _round(cfg: Any, model: Any, prompts: list, seed: int, tracker: Any, label: 
 def run_replicate(cfg: Any, base: Any, prompts: list, seed: int, tracker: Any) -> dict[str, Any]:
     """All stages for one seed and every round; every stage is reused when its output exists."""
     from ssd.cache import read_json
-    from ssd.evaluate import evaluate
     from ssd.selection import apply_selection
+    from ssd.stages.evaluate import evaluate
 
     plain, ssd_as_decoder = _decoders(cfg)
     temperatures = eval_temperatures(cfg)
@@ -251,8 +251,8 @@ def _publish(done: Any, output_dir: Path) -> tuple[dict[str, Any], dict[str, Pat
 
 
 def _run_stages(cfg: Any, prompts: list, folder: Path, tracker: Any, config: dict) -> dict:
-    from ssd.base import resolve_base
-    from ssd.report import summarize, write_report
+    from ssd.report.run import summarize, write_report
+    from ssd.stages.base import resolve_base
 
     base = resolve_base(cfg)
     seeds = [cfg.sampling.seed + r for r in range(cfg.replicates)]
@@ -314,11 +314,11 @@ def stage_keys(cfg: Any) -> dict[str, str]:
     """
     from dataclasses import asdict
 
-    from ssd.analyze_stage import analysis_settings, analyze_enabled
     from ssd.cache import stable_hash, stage_key
-    from ssd.evaluate import evaluate_spec
-    from ssd.finetune import finetune_spec
-    from ssd.sample import sample_spec
+    from ssd.stages.analyze import analysis_settings, analyze_enabled
+    from ssd.stages.evaluate import evaluate_spec
+    from ssd.stages.finetune import finetune_spec
+    from ssd.stages.sample import sample_spec
 
     seed = cfg.sampling.seed
     m = cfg.model

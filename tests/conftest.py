@@ -10,7 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from ssd.config import register_configs
+from ssd.config.schema import register_configs
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "conf"
@@ -52,9 +52,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny random Qwen3 with the toy tokenizer, its output layer scaled so it is peaked."""
     import torch
 
-    from ssd.config import ModelConfig, ToyTaskConfig
+    from ssd.config.schema import ModelConfig, ToyTaskConfig
     from ssd.models import build_tiny_model, build_word_tokenizer, save_model
-    from ssd.toy import ToyTask
+    from ssd.toy.task import ToyTask
 
     task = ToyTask(OmegaConf.structured(ToyTaskConfig))
     tokenizer = build_word_tokenizer(task.vocabulary())

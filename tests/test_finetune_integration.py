@@ -12,11 +12,11 @@ from omegaconf import OmegaConf
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from ssd.cache import StageOutput
-from ssd.checkpoints import RESUME
-from ssd.config import FinetuneConfig
-from ssd.finetune import finetune, train_sft
+from ssd.config.schema import FinetuneConfig
 from ssd.models import load_model
-from ssd.sample import write_jsonl
+from ssd.sft.checkpoints import RESUME
+from ssd.stages.finetune import finetune, train_sft
+from ssd.stages.sample import write_jsonl
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
@@ -35,7 +35,7 @@ def rows(tokenizer, n: int = 48) -> list[dict]:
 
 
 def examples_of(tokenizer):
-    from ssd.finetune import make_example
+    from ssd.stages.finetune import make_example
 
     return [make_example(r["prompt_ids"], r["completion_ids"], 64)[0] for r in rows(tokenizer)]
 
@@ -174,7 +174,7 @@ def kept_stage(tokenizer, root: Path) -> StageOutput:
 def test_two_process_ddp_on_cpu_matches_one_process_with_accumulation(
     tiny_model_dir, tmp_path, make_cfg, monkeypatch
 ):
-    """devices=2 strategy=ddp runs `python -m ssd.finetune JOB` on 2 gloo ranks; per-rank batch 2
+    """devices=2 strategy=ddp runs `python -m ssd.stages.finetune JOB` on 2 gloo ranks; per-rank batch 2
     x 2 ranks sees the same global batches as batch 2 x accumulation 2, so the weights agree."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two ranks on two cores: one thread each
     _, tokenizer = load_model(tiny_model_dir)

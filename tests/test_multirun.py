@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests_support import REPO, read_wandb_run
+from helpers.support import REPO, read_wandb_run
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,7 @@ def test_two_by_two_grid_runs_every_cell_and_computes_each_stage_once(tmp_path):
         assert second["summary"] == first["summary"]
     assert count("sample") == 2 and count("finetune") == 2 and count("evaluate") == 10
 
-    from ssd.report_cli import main as report
+    from ssd.cli.report import main as report
 
     sweep = tmp_path / "sweep"
     assert report([str(sweep), "--wandb", "--wandb-mode", "offline", "--wandb-report"]) == 0
@@ -101,7 +101,7 @@ def test_two_by_two_grid_runs_every_cell_and_computes_each_stage_once(tmp_path):
 def test_wandb_report_page_spec_is_built_offline(tmp_path):
     from wandb_workspaces.expr import expr_to_filters
 
-    from ssd.report_cli import sweep_logging, wandb_report_spec
+    from ssd.cli.report import sweep_logging, wandb_report_spec
 
     report = wandb_report_spec("ssd-sweeps", "me", "toy_teff/2026")
     assert report.project == "ssd-sweeps" and "toy_teff/2026" in report.title

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.support import GOLDEN
 
-from ssd.decoding import Decoder
+from ssd.generation.decoding import Decoder
 from ssd.pipeline import run
 
 pytestmark = pytest.mark.slow
@@ -18,9 +18,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     """One smoke run (W&B offline) and its rerun on the same cache."""
+    from helpers.support import CONF
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
-    from tests_support import CONF
 
     root = tmp_path_factory.mktemp("smoke")
 
@@ -75,7 +75,7 @@ def test_results_json_records_numbers_and_provenance(smoke):
     assert summary["best"]["ssd"]["pass@1"] == pytest.approx(best["pass@1"])
 
 
-GOLDEN_SMOKE = Path(__file__).parent / "golden" / "smoke.json"
+GOLDEN_SMOKE = GOLDEN / "smoke.json"
 # Runs with 1 and 2 torch threads agreed to the last bit here; the tolerance only absorbs another
 # platform's float rounding. A different sample or training step moves these by > 1e-3.
 TOLERANCE = 1e-6
@@ -112,7 +112,7 @@ def test_smoke_numbers_match_the_pinned_run(smoke):
 def test_the_smoke_run_used_exactly_the_pinned_stage_keys(smoke):
     """tests/test_stage_keys.py pins keys derived from the config; the stages use those keys."""
     root, *_ = smoke
-    want = json.loads((Path(__file__).parent / "golden" / "stage_keys.json").read_text())["smoke"]
+    want = json.loads((GOLDEN / "stage_keys.json").read_text())["smoke"]
     results = json.loads((root / "run1" / "results.json").read_text())
     used = {name: info["key"] for name, info in results["replicates"][0]["stages"].items()}
     assert used == {k: v for k, v in want.items() if k not in ("base", "run")}
@@ -154,9 +154,9 @@ def test_wandb_offline_run_is_written_under_the_run_dir(smoke):
 
 
 def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
-    from ssd.evaluate import _sampled_pass, toy_exact_pass, toy_teacher_forcing
     from ssd.models import load_model
-    from ssd.toy import ToyTask
+    from ssd.stages.evaluate import _sampled_pass, toy_exact_pass, toy_teacher_forcing
+    from ssd.toy.task import ToyTask
 
     root, _, _, cfg = smoke
     results = json.loads((root / "run1" / "results.json").read_text())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests_support import REPO
+from helpers.support import REPO
 
-from ssd.benchmarks import ids_sha256
-from ssd.benchmarks.lcb import load_lcb
+from ssd.codeeval.benchmarks import ids_sha256
+from ssd.codeeval.benchmarks.lcb import load_lcb
 from ssd.pipeline import run
 
 pytestmark = pytest.mark.slow

@@ -127,7 +127,7 @@ def test_toy_grid_through_train_py_on_slurm_then_report(
     expected = {f"{array_id}_{i}": "COMPLETED" for i in range(4)}
     assert _sacct_states(array_id, 4) == expected
 
-    from ssd.report_cli import main as report
+    from ssd.cli.report import main as report
 
     assert report([str(sweep)]) == 0
     table = (sweep / "report" / "table.csv").read_text().splitlines()

@@ -9,12 +9,12 @@ say why in the commit.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from helpers.golden_keys import PINNED, compose_pinned
+from helpers.support import CONF, GOLDEN
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "stage_keys.json").read_text())
+GOLDEN = json.loads((GOLDEN / "stage_keys.json").read_text())
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
@@ -25,5 +25,5 @@ def test_stage_keys_of_each_pinned_config_are_unchanged(name):
 
 
 def test_every_preset_is_pinned():
-    presets = {p.stem for p in (Path(__file__).parents[1] / "conf" / "experiment").glob("*.yaml")}
+    presets = {p.stem for p in (CONF / "experiment").glob("*.yaml")}
     assert presets <= set(PINNED), presets - set(PINNED)

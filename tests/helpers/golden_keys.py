@@ -55,7 +55,7 @@ def all_keys() -> dict[str, dict[str, str]]:
 
 
 if __name__ == "__main__":
-    from ssd.config import register_configs
+    from ssd.config.schema import register_configs
 
     register_configs()
     json.dump(all_keys(), sys.stdout, indent=2, sort_keys=True)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from helpers.support import ASSETS
 
-from ssd.config import ConfigError
+from ssd.config.schema import ConfigError
+from ssd.config.validation import validate
 from ssd.data import load_prompts, normalize_question, rstar_prompts
-from ssd.validation import validate
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
 FIXTURE = ASSETS / "rstar_seed_sft.jsonl"  # 6 rows in the seed_sft schema, see the comments there
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ssd.generation.prompts import stop_token_ids
 from ssd.models import load_model, load_tokenizer
-from ssd.prompts import stop_token_ids
 
 
 def test_tiny_code_model_is_an_hf_directory_vllm_can_serve(tiny_code_model_dir):

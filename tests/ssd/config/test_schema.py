@@ -1,0 +1,153 @@
+"""Every config group option composes; every invalid value is refused before compute, in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssd.config.schema import ConfigError
+from ssd.config.validation import validate, validate_allocation
+
+REPO = Path(__file__).resolve().parents[3]
+CONF = REPO / "conf"
+
+GROUPS = ["model", "data", "sampling", "filter", "finetune", "eval", "logger", "experiment"]
+NEEDS = {  # options that need a value the user must give, and the companions they go with
+    "model/local": ["model.path=/tmp", "data=jsonl", "data.path=x", "eval.benchmark.name=x"],
+    "data/jsonl": ["data.path=x"],
+}
+
+
+def options():
+    for group in GROUPS:
+        for path in sorted((CONF / group).glob("*.yaml")):
+            yield group, path.stem
+
+
+@pytest.mark.parametrize("group,option", list(options()))
+def test_every_group_option_composes(make_cfg, group, option):
+    cfg = make_cfg(f"{group}={option}", *NEEDS.get(f"{group}/{option}", []))
+    if group != "experiment":
+        assert cfg[group].get("name", option) == option or group in ("sampling", "finetune", "eval")
+
+
+def test_default_config_validates(make_cfg):
+    validate(make_cfg())
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("sampling.temperature=-0.5", "sampling.temperature"),
+        ("eval.temperatures=[0.5,-1.0]", "eval.temperature"),
+        ("eval.temperature=-1", "eval.temperature"),
+        ("sampling.top_p=0", "sampling.top_p"),
+        ("eval.top_p=1.01", "eval.top_p"),
+        ("sampling.top_k=-1", "sampling.top_k"),
+        ("eval.top_k=-2", "eval.top_k"),
+        ("eval.n_samples=4", "eval.n_samples"),
+        ("eval.k=[]", "eval.k"),
+        ("finetune.global_batch_size=48", "finetune.global_batch_size"),
+        ("finetune.min_lr=1.0", "finetune.min_lr"),
+        ("sampling.backend=tgi", "sampling.backend"),
+        ("replicates=0", "replicates"),
+        ("sampling.max_new_tokens=3", "sampling.max_new_tokens"),
+    ],
+)
+def test_invalid_values_name_the_key_and_what_is_allowed(make_cfg, override, key):
+    with pytest.raises(ConfigError) as err:
+        validate(make_cfg(override))
+    message = str(err.value)
+    assert message.startswith(key) and "\n" not in message and " is invalid: " in message
+
+
+def test_missing_model_directory_and_unparseable_data_are_config_errors(make_cfg, tmp_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"question": "Add two numbers."}\n')
+    with pytest.raises(ConfigError, match="model.path='/no/such/model'.*no such directory"):
+        validate(
+            make_cfg(
+                "model=local",
+                "model.path=/no/such/model",
+                "data=jsonl",
+                f"data.path={good}",
+                "eval.benchmark.name=x",
+            )
+        )
+    with pytest.raises(ConfigError, match="data.path='/no/pool.jsonl' is invalid: no such file"):
+        validate(make_cfg("data=jsonl", "data.path=/no/pool.jsonl"))
+    bad = tmp_path / "pool.jsonl"
+    bad.write_text('{"question": "ok"}\n{"question": \n')
+    from ssd.data import load_jsonl_prompts
+
+    with pytest.raises(ConfigError, match=r"pool.jsonl:2: not valid JSON"):
+        load_jsonl_prompts(str(bad))
+    bad.write_text('{"question": "ok"}\n{"prompt": "no question"}\n')
+    with pytest.raises(ConfigError, match=r"pool.jsonl:2: needs a string field 'question'"):
+        load_jsonl_prompts(str(bad))
+
+
+def run_train(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "train.py"),
+            *args,
+            f"paths.cache_dir={cwd}/cache",
+            "logger=none",
+            f"hydra.run.dir={cwd}/run",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("sampling.temperature=-1", "sampling.temperature=-1.0 is invalid: must be >= 0"),
+        ("sampling.top_p=1.5", "sampling.top_p=1.5 is invalid: must be in (0, 1]"),
+        ("model=gpt5", "Could not find 'model/gpt5'; allowed: gpt_oss_20b, "),
+        ("sampling.temprature=1.0", "Key 'temprature' not in 'SamplingConfig'"),
+        ("eval.n_samples=abc", "could not be converted to Integer"),
+        ("data=jsonl", "data=jsonl needs data.path=FILE.jsonl"),
+    ],
+)
+def test_train_py_exits_2_with_one_line_and_writes_no_stage_output(tmp_path, override, expected):
+    result = run_train(override, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_multirun_with_a_null_group_exits_2_with_one_line(tmp_path):
+    """Hydra rejects `-m GROUP=null` inside its defaults list with a bare ValueError: still exit 2."""
+    result = run_train("-m", "experiment=null", "sampling.temperature=0.5,1.0", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "~GROUP" in lines[0], lines
+    assert not (tmp_path / "cache").exists()
+
+
+def test_training_that_does_not_fit_the_slurm_job_is_refused_before_compute(make_cfg):
+    """Multi-node fine-tuning inside a job with too few nodes, or too few tasks per node for one
+    rank per device, would fail only after sampling; it is a config error up front."""
+    ft = make_cfg(
+        "finetune.num_nodes=2", "finetune.devices=4", "finetune.global_batch_size=32"
+    ).finetune
+    validate_allocation(ft, {})  # outside SLURM nothing is known about the allocation
+    validate_allocation(ft, {"SLURM_JOB_NUM_NODES": "2", "SLURM_NTASKS_PER_NODE": "4"})
+    with pytest.raises(
+        ConfigError, match=r"^finetune.num_nodes=2 is invalid: this SLURM job has 1 "
+    ):
+        validate_allocation(ft, {"SLURM_JOB_NUM_NODES": "1"})
+    with pytest.raises(ConfigError, match=r"gpus_per_node=4$"):
+        validate_allocation(ft, {"SLURM_JOB_NUM_NODES": "2", "SLURM_NTASKS_PER_NODE": "1"})
+    one_node = make_cfg("finetune.devices=4", "finetune.global_batch_size=32").finetune
+    validate_allocation(one_node, {"SLURM_JOB_NUM_NODES": "1", "SLURM_NTASKS_PER_NODE": "1"})
