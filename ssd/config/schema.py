@@ -6,7 +6,8 @@ rules that need the whole config live in ssd/validation.py. Nothing here imports
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
+from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -14,6 +15,33 @@ from hydra.core.config_store import ConfigStore
 
 class ConfigError(ValueError):
     """A config or input value that cannot run; the message is the one line shown to the user."""
+
+
+class KeyRole(str, Enum):
+    """What a field means for cache identity (`ssd.cache.identity` is the one rule that reads it).
+
+    RESULT (the default) can change a number, so every key that covers its section hashes it.
+    PIPELINE fields are read by the pipeline, which hands the stage the value it derives (the
+    replicate's seed, the T_eval list, the checkpoint choice): the stage's key hashes that value
+    instead, the run record's key hashes the field. SPLIT fields cut one job's work (sampling
+    shards): no stage key, but the run record's key, so array tasks never wait on each other's
+    record. RUNTIME fields say where or how fast work runs, or only name it: no key at all.
+    """
+
+    RESULT = "result"
+    PIPELINE = "pipeline"
+    SPLIT = "split"
+    RUNTIME = "runtime"
+
+
+ROLE = "key_role"  # the dataclass field metadata entry holding a KeyRole
+
+
+def keyed(role: KeyRole, default: Any = MISSING, *, default_factory: Any = MISSING) -> Any:
+    """A schema field with a non-default KeyRole (see KeyRole for what each one means)."""
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata={ROLE: role})
+    return field(default=default, metadata={ROLE: role})
 
 
 @dataclass
@@ -49,11 +77,11 @@ class BaseFitConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = "toy"
+    name: str = keyed(KeyRole.RUNTIME, "toy")
     kind: str = "toy"  # toy: built locally and fit (stage `base`); hf: an HF id or directory
     path: str | None = None  # HF hub id or local directory (kind=hf)
     dtype: str = "float32"  # float32 | bfloat16 | float16 | auto
-    trust_remote_code: bool = False
+    trust_remote_code: bool = keyed(KeyRole.RUNTIME, False)
     max_context: int = 4096  # tokens; vLLM's max_model_len unless sampling.vllm.max_model_len
     # Extra variables for the chat template, e.g. gpt-oss {reasoning_effort: high}.
     chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -80,7 +108,7 @@ class PromptConfig:
 class DataConfig:
     """The prompt pool SSD samples from."""
 
-    name: str = "toy"
+    name: str = keyed(KeyRole.RUNTIME, "toy")
     kind: str = "toy"  # toy | jsonl | rstar
     # jsonl: rows with `question`, optional `starter_code`, `id`. rstar: local parquet/JSONL
     # file(s) in the seed_sft schema instead of the hub dataset (offline, tests).
@@ -114,25 +142,25 @@ class SamplingConfig:
     top_p: float = 0.8
     n_per_prompt: int = 1  # the paper draws ONE completion per prompt
     max_new_tokens: int = 16
-    seed: int = 0  # first replicate's seed; replicate r uses seed + r
+    seed: int = keyed(KeyRole.PIPELINE, 0)  # first replicate's seed; replicate r uses seed + r
     backend: str = "hf"  # hf | vllm
-    batch_size: int = 128  # hf: rows per generate call (vllm schedules its own batches)
+    batch_size: int = keyed(KeyRole.RUNTIME, 128)  # hf: rows per generate call (vllm schedules its own batches)
     # Work split (none of these change the samples, so none enters the stage's key):
-    shard_size: int = 256  # prompts per shard file, the unit of resumption
-    num_shards: int = 1  # SLURM array tasks splitting one pool; task i does shards i, i+N, ...
-    shard_id: int | None = None  # this task's index; None = do every missing shard and merge
-    vllm: VLLMConfig = field(default_factory=VLLMConfig)
+    shard_size: int = keyed(KeyRole.SPLIT, 256)  # prompts per shard file, the unit of resumption
+    num_shards: int = keyed(KeyRole.SPLIT, 1)  # SLURM array tasks splitting one pool; task i does shards i, i+N, ...
+    shard_id: int | None = keyed(KeyRole.SPLIT, None)  # this task's index; None = do every missing shard and merge
+    vllm: VLLMConfig = keyed(KeyRole.RUNTIME, default_factory=VLLMConfig)
 
 
 @dataclass
 class FilterConfig:
-    name: str = "empty"
+    name: str = keyed(KeyRole.RUNTIME, "empty")
     drop_empty: bool = True  # the paper and the official code both drop empty outputs
     stub_max_lines: int = 0  # drop outputs with at most this many non-blank lines (paper: 1)
     drop_degenerate: bool = False  # drop repetition loops and length-capped outputs (paper: keep)
     dedup: bool = False  # drop exact duplicate completions of the same prompt (n_per_prompt > 1)
     shortest_percent: float = 0.0  # then drop the shortest P% by characters (official code: 10)
-    min_kept_fraction: float = 0.05  # stop instead of training on (almost) nothing
+    min_kept_fraction: float = keyed(KeyRole.RUNTIME, 0.05)  # stop instead of training on (almost) nothing
 
 
 @dataclass
@@ -175,13 +203,13 @@ class FinetuneConfig:
     batching: str = "length_grouped"  # length_grouped (little padding) | random
     length_group_batches: int = 64  # batches per length-sorted megabatch; 0 = whole pass
     precision: str = "auto"  # auto (32-true on CPU, bf16-mixed on GPU) | 32-true | bf16-*
-    gradient_checkpointing: bool = False  # recompute activations: less memory, ~30% slower
+    gradient_checkpointing: bool = keyed(KeyRole.RUNTIME, False)  # recompute activations: less memory, ~30% slower
     strategy: str = "auto"  # auto | ddp | fsdp | deepspeed
     devices: int = 1  # per node
     num_nodes: int = 1
-    accelerator: str = "auto"
+    accelerator: str = keyed(KeyRole.RUNTIME, "auto")
     save_every: int = 50  # HF + resume checkpoint every N steps; 0 = only the final model
-    num_workers: int = 0  # DataLoader workers
+    num_workers: int = keyed(KeyRole.RUNTIME, 0)  # DataLoader workers
     lora: LoraConfig = field(default_factory=LoraConfig)
 
 
@@ -202,15 +230,15 @@ class BenchmarkConfig:
     timeout_s: float = 6.0  # per test (official: 6 s)
     memory_mb: int = 1024
     isolation: str | None = None  # auto | bwrap | rlimits; None = $SSD_SANDBOX or auto
-    workers: int | None = None  # grading processes; None = CPU count
+    workers: int | None = keyed(KeyRole.RUNTIME, None)  # grading processes; None = CPU count
 
 
 @dataclass
 class EvalConfig:
     """Decoding the models at T_eval and scoring them."""
 
-    temperature: float | None = None  # T_eval for one cell of a sweep; overrides `temperatures`
-    temperatures: list[float] = field(
+    temperature: float | None = keyed(KeyRole.PIPELINE, None)  # T_eval for one cell of a sweep; overrides `temperatures`
+    temperatures: list[float] = keyed(KeyRole.PIPELINE, field()
         default_factory=lambda: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
     )
     top_k: int = 0
@@ -218,13 +246,13 @@ class EvalConfig:
     n_samples: int = 32  # samples per problem for pass@k
     k: list[int] = field(default_factory=lambda: [1, 8])
     max_new_tokens: int = 16
-    batch_size: int = 256
+    batch_size: int = keyed(KeyRole.RUNTIME, 256)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
-    checkpoints: Any = "final"  # final | all | [steps]: which finetune checkpoints to evaluate
-    selection: str = "test"  # test (the paper's) | validation: choose checkpoint and T_eval on
+    checkpoints: Any = keyed(KeyRole.PIPELINE, "final")  # final | all | [steps]: which finetune checkpoints to evaluate
+    selection: str = keyed(KeyRole.PIPELINE, "test")  # test (the paper's) | validation: choose checkpoint and T_eval on
     #                          a held-out split of the problems, report on the rest
-    validation_fraction: float = 0.5  # share of problems in the validation split
-    split_seed: int = 0  # which problems go to validation
+    validation_fraction: float = keyed(KeyRole.PIPELINE, 0.5)  # share of problems in the validation split
+    split_seed: int = keyed(KeyRole.PIPELINE, 0)  # which problems go to validation
 
 
 @dataclass
@@ -237,27 +265,27 @@ class AnalyzeConfig:
     support size in results.json (replicates[i].fork_lock).
     """
 
-    enabled: bool | None = None  # null: on for the toy, off for real models (opt in: true)
+    enabled: bool | None = keyed(KeyRole.PIPELINE, None)  # null: on for the toy, off for real models (opt in: true)
     max_contexts: int = 256  # the first N kept samples are the shared contexts
     max_tokens: int = 4096  # cut longer prompt+completion contexts
-    batch_size: int = 8  # contexts per forward pass
-    chunk_tokens: int = 256  # positions per logits chunk: memory ~ chunk x vocab x 8 B x ~8
-    device: str = "auto"  # auto (cuda when available) | cpu | cuda:N
-    plots: bool = True  # fork_lock.png + eval_truncation.png in the stage folder
+    batch_size: int = keyed(KeyRole.RUNTIME, 8)  # contexts per forward pass
+    chunk_tokens: int = keyed(KeyRole.RUNTIME, 256)  # positions per logits chunk: memory ~ chunk x vocab x 8 B x ~8
+    device: str = keyed(KeyRole.RUNTIME, "auto")  # auto (cuda when available) | cpu | cuda:N
+    plots: bool = keyed(KeyRole.RUNTIME, True)  # fork_lock.png + eval_truncation.png in the stage folder
 
 
 @dataclass
 class LoggerConfig:
-    name: str = "wandb"  # wandb | csv | none
-    project: str = "ssd-sweeps"
-    mode: str = "auto"  # auto: online with an API key, offline without; offline | online
-    group: str | None = None
+    name: str = keyed(KeyRole.RUNTIME, "wandb")  # wandb | csv | none
+    project: str = keyed(KeyRole.RUNTIME, "ssd-sweeps")
+    mode: str = keyed(KeyRole.RUNTIME, "auto")  # auto: online with an API key, offline without; offline | online
+    group: str | None = keyed(KeyRole.RUNTIME, None)
 
 
 @dataclass
 class PathsConfig:
-    cache_dir: str = "outputs/cache"  # content-addressed stage outputs; share it across jobs
-    output_dir: str | None = None  # this run's files; None = the Hydra run directory
+    cache_dir: str = keyed(KeyRole.RUNTIME, "outputs/cache")  # content-addressed stage outputs; share it across jobs
+    output_dir: str | None = keyed(KeyRole.RUNTIME, None)  # this run's files; None = the Hydra run directory
 
 
 @dataclass
@@ -269,12 +297,12 @@ class Config:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
-    paths: PathsConfig = field(default_factory=PathsConfig)
+    logger: LoggerConfig = keyed(KeyRole.RUNTIME, default_factory=LoggerConfig)
+    paths: PathsConfig = keyed(KeyRole.RUNTIME, default_factory=PathsConfig)
     toy: ToyTaskConfig = field(default_factory=ToyTaskConfig)
-    replicates: int = 3  # independent seeds of sample -> finetune -> eval, for the spread
-    rounds: int = 1  # SSD rounds: round r samples from round r-1's fine-tuned model
-    name: str = "ssd"  # free label for the run (W&B run name prefix)
+    replicates: int = keyed(KeyRole.PIPELINE, 3)  # independent seeds of sample -> finetune -> eval, for the spread
+    rounds: int = keyed(KeyRole.PIPELINE, 1)  # SSD rounds: round r samples from round r-1's fine-tuned model
+    name: str = keyed(KeyRole.RUNTIME, "ssd")  # free label for the run (W&B run name prefix)
 
 
 def register_configs() -> None:
