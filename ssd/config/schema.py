@@ -144,11 +144,17 @@ class SamplingConfig:
     max_new_tokens: int = 16
     seed: int = keyed(KeyRole.PIPELINE, 0)  # first replicate's seed; replicate r uses seed + r
     backend: str = "hf"  # hf | vllm
-    batch_size: int = keyed(KeyRole.RUNTIME, 128)  # hf: rows per generate call (vllm schedules its own batches)
+    batch_size: int = keyed(
+        KeyRole.RUNTIME, 128
+    )  # hf: rows per generate call (vllm schedules its own batches)
     # Work split (none of these change the samples, so none enters the stage's key):
     shard_size: int = keyed(KeyRole.SPLIT, 256)  # prompts per shard file, the unit of resumption
-    num_shards: int = keyed(KeyRole.SPLIT, 1)  # SLURM array tasks splitting one pool; task i does shards i, i+N, ...
-    shard_id: int | None = keyed(KeyRole.SPLIT, None)  # this task's index; None = do every missing shard and merge
+    num_shards: int = keyed(
+        KeyRole.SPLIT, 1
+    )  # SLURM array tasks splitting one pool; task i does shards i, i+N, ...
+    shard_id: int | None = keyed(
+        KeyRole.SPLIT, None
+    )  # this task's index; None = do every missing shard and merge
     vllm: VLLMConfig = keyed(KeyRole.RUNTIME, default_factory=VLLMConfig)
 
 
@@ -160,7 +166,9 @@ class FilterConfig:
     drop_degenerate: bool = False  # drop repetition loops and length-capped outputs (paper: keep)
     dedup: bool = False  # drop exact duplicate completions of the same prompt (n_per_prompt > 1)
     shortest_percent: float = 0.0  # then drop the shortest P% by characters (official code: 10)
-    min_kept_fraction: float = keyed(KeyRole.RUNTIME, 0.05)  # stop instead of training on (almost) nothing
+    min_kept_fraction: float = keyed(
+        KeyRole.RUNTIME, 0.05
+    )  # stop instead of training on (almost) nothing
 
 
 @dataclass
@@ -203,7 +211,9 @@ class FinetuneConfig:
     batching: str = "length_grouped"  # length_grouped (little padding) | random
     length_group_batches: int = 64  # batches per length-sorted megabatch; 0 = whole pass
     precision: str = "auto"  # auto (32-true on CPU, bf16-mixed on GPU) | 32-true | bf16-*
-    gradient_checkpointing: bool = keyed(KeyRole.RUNTIME, False)  # recompute activations: less memory, ~30% slower
+    gradient_checkpointing: bool = keyed(
+        KeyRole.RUNTIME, False
+    )  # recompute activations: less memory, ~30% slower
     strategy: str = "auto"  # auto | ddp | fsdp | deepspeed
     devices: int = 1  # per node
     num_nodes: int = 1
@@ -237,9 +247,12 @@ class BenchmarkConfig:
 class EvalConfig:
     """Decoding the models at T_eval and scoring them."""
 
-    temperature: float | None = keyed(KeyRole.PIPELINE, None)  # T_eval for one cell of a sweep; overrides `temperatures`
-    temperatures: list[float] = keyed(KeyRole.PIPELINE, field()
-        default_factory=lambda: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
+    temperature: float | None = keyed(
+        KeyRole.PIPELINE, None
+    )  # T_eval for one cell of a sweep; overrides `temperatures`
+    temperatures: list[float] = keyed(
+        KeyRole.PIPELINE,
+        default_factory=lambda: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0],
     )
     top_k: int = 0
     top_p: float = 1.0
@@ -248,10 +261,16 @@ class EvalConfig:
     max_new_tokens: int = 16
     batch_size: int = keyed(KeyRole.RUNTIME, 256)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
-    checkpoints: Any = keyed(KeyRole.PIPELINE, "final")  # final | all | [steps]: which finetune checkpoints to evaluate
-    selection: str = keyed(KeyRole.PIPELINE, "test")  # test (the paper's) | validation: choose checkpoint and T_eval on
+    checkpoints: Any = keyed(
+        KeyRole.PIPELINE, "final"
+    )  # final | all | [steps]: which finetune checkpoints to evaluate
+    selection: str = keyed(
+        KeyRole.PIPELINE, "test"
+    )  # test (the paper's) | validation: choose checkpoint and T_eval on
     #                          a held-out split of the problems, report on the rest
-    validation_fraction: float = keyed(KeyRole.PIPELINE, 0.5)  # share of problems in the validation split
+    validation_fraction: float = keyed(
+        KeyRole.PIPELINE, 0.5
+    )  # share of problems in the validation split
     split_seed: int = keyed(KeyRole.PIPELINE, 0)  # which problems go to validation
 
 
@@ -265,27 +284,39 @@ class AnalyzeConfig:
     support size in results.json (replicates[i].fork_lock).
     """
 
-    enabled: bool | None = keyed(KeyRole.PIPELINE, None)  # null: on for the toy, off for real models (opt in: true)
+    enabled: bool | None = keyed(
+        KeyRole.PIPELINE, None
+    )  # null: on for the toy, off for real models (opt in: true)
     max_contexts: int = 256  # the first N kept samples are the shared contexts
     max_tokens: int = 4096  # cut longer prompt+completion contexts
     batch_size: int = keyed(KeyRole.RUNTIME, 8)  # contexts per forward pass
-    chunk_tokens: int = keyed(KeyRole.RUNTIME, 256)  # positions per logits chunk: memory ~ chunk x vocab x 8 B x ~8
+    chunk_tokens: int = keyed(
+        KeyRole.RUNTIME, 256
+    )  # positions per logits chunk: memory ~ chunk x vocab x 8 B x ~8
     device: str = keyed(KeyRole.RUNTIME, "auto")  # auto (cuda when available) | cpu | cuda:N
-    plots: bool = keyed(KeyRole.RUNTIME, True)  # fork_lock.png + eval_truncation.png in the stage folder
+    plots: bool = keyed(
+        KeyRole.RUNTIME, True
+    )  # fork_lock.png + eval_truncation.png in the stage folder
 
 
 @dataclass
 class LoggerConfig:
     name: str = keyed(KeyRole.RUNTIME, "wandb")  # wandb | csv | none
     project: str = keyed(KeyRole.RUNTIME, "ssd-sweeps")
-    mode: str = keyed(KeyRole.RUNTIME, "auto")  # auto: online with an API key, offline without; offline | online
+    mode: str = keyed(
+        KeyRole.RUNTIME, "auto"
+    )  # auto: online with an API key, offline without; offline | online
     group: str | None = keyed(KeyRole.RUNTIME, None)
 
 
 @dataclass
 class PathsConfig:
-    cache_dir: str = keyed(KeyRole.RUNTIME, "outputs/cache")  # content-addressed stage outputs; share it across jobs
-    output_dir: str | None = keyed(KeyRole.RUNTIME, None)  # this run's files; None = the Hydra run directory
+    cache_dir: str = keyed(
+        KeyRole.RUNTIME, "outputs/cache"
+    )  # content-addressed stage outputs; share it across jobs
+    output_dir: str | None = keyed(
+        KeyRole.RUNTIME, None
+    )  # this run's files; None = the Hydra run directory
 
 
 @dataclass
@@ -300,8 +331,12 @@ class Config:
     logger: LoggerConfig = keyed(KeyRole.RUNTIME, default_factory=LoggerConfig)
     paths: PathsConfig = keyed(KeyRole.RUNTIME, default_factory=PathsConfig)
     toy: ToyTaskConfig = field(default_factory=ToyTaskConfig)
-    replicates: int = keyed(KeyRole.PIPELINE, 3)  # independent seeds of sample -> finetune -> eval, for the spread
-    rounds: int = keyed(KeyRole.PIPELINE, 1)  # SSD rounds: round r samples from round r-1's fine-tuned model
+    replicates: int = keyed(
+        KeyRole.PIPELINE, 3
+    )  # independent seeds of sample -> finetune -> eval, for the spread
+    rounds: int = keyed(
+        KeyRole.PIPELINE, 1
+    )  # SSD rounds: round r samples from round r-1's fine-tuned model
     name: str = keyed(KeyRole.RUNTIME, "ssd")  # free label for the run (W&B run name prefix)
 
 
