@@ -47,7 +47,7 @@ def startup_seconds() -> float:
         [
             sys.executable,
             "-c",
-            "import ssd.pipeline, ssd.stages.finetune, ssd.stages.evaluate, ssd.stages.sample",
+            "import ssd.pipeline, ssd.sft.loop, ssd.stages.evaluate, ssd.stages.sample",
         ],
         check=True,
         cwd=REPO,

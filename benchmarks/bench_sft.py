@@ -80,7 +80,7 @@ def run_ssd(args: Any) -> dict[str, float]:
     from omegaconf import OmegaConf
 
     from ssd.config.schema import FinetuneConfig
-    from ssd.stages.finetune import train_sft
+    from ssd.sft.loop import train_sft
 
     examples = bench_examples(args)
     model, tokenizer = tiny_model(args)

@@ -1,99 +1,103 @@
 """Content-addressed stage outputs: identity from config, atomic completion, one writer at a time.
 
-A stage's folder is `<cache_dir>/<stage>/<key>` where key hashes exactly the config slice that
-determines it plus its inputs' keys. Work happens in `<key>.partial/` (kept across a kill, so a stage
-can resume from its own checkpoints) and becomes visible by one `rename` after manifest.json is
-written: a folder without a manifest is never read. A file lock per key makes concurrent jobs wait
-for, not duplicate, a stage another job is computing.
+A stage's folder is `<root>/<stage>/<key>`. The key hashes the stage's typed config slices through
+`identity` (the one rule: schema fields marked as not changing a number are left out, see
+`ssd.config.schema.KeyRole`), the values the pipeline derived for it (seed, T_eval list, decoder)
+and its inputs' keys. Work happens in `<key>.partial/` (kept across a kill, so a stage can resume
+from its own checkpoints) and becomes visible by one `rename` after manifest.json is written: a
+folder without a manifest is never read. A file lock per key makes concurrent jobs wait for, not
+duplicate, a stage another job is computing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from enum import Enum
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
+from ssd.artifacts import ModelRef, atomic_write_json, read_json, stable_hash
+from ssd.config.schema import ROLE, KeyRole
+
 MANIFEST = "manifest.json"
 
 # Part of every key: bump a stage's number when a code change alters what it writes, so outputs
 # of the old code stop matching instead of being reused as if the new code had made them.
-# The pipeline's run record (ssd/pipeline.py) hashes all of them.
+# Version 2 everywhere: keys are derived by `identity` from the schema's KeyRole marks since then.
 STAGE_VERSIONS = {
-    "base": 1,
-    "sample": 1,
-    "filter": 1,
-    "finetune": 1,
-    "analyze": 1,
-    "evaluate": 1,
+    "base": 2,
+    "sample": 2,
+    "filter": 2,
+    "finetune": 2,
+    "analyze": 2,
+    "evaluate": 2,
+    "run": 2,
 }
 
-
-def stable_hash(obj: Any, length: int = 16) -> str:
-    """sha256 of the canonical JSON of `obj` (sorted keys), as hex."""
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+# What a stage key leaves out, and what the run record's key leaves out (see KeyRole).
+STAGE_DROPS = frozenset({KeyRole.PIPELINE, KeyRole.SPLIT, KeyRole.RUNTIME})
+RUN_DROPS = frozenset({KeyRole.RUNTIME})
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename: readers see all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def identity(value: Any, drop: frozenset[KeyRole] = STAGE_DROPS) -> Any:
+    """The part of a config value that can change what comes out, as plain JSON-able data.
 
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    Dataclass fields whose KeyRole is in `drop` are left out, at any depth; enums become their
+    values. This is the only place that decides cache identity from config.
+    """
+    if is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: identity(getattr(value, f.name), drop)
+            for f in fields(value)
+            if f.metadata.get(ROLE, KeyRole.RESULT) not in drop
+        }
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): identity(v, drop) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [identity(v, drop) for v in value]
+    return value
 
 
 class ShardsPending(RuntimeError):  # noqa: N818 - a state, not a failure: the task did its part
     """An array task wrote its shards of a stage but others are missing: the last task finishes it.
 
-    Lives here, not in ssd/sample.py, so the pipeline can catch it without importing torch.
+    Lives here, not in ssd/stages/sample.py, so the pipeline can catch it without importing torch.
     """
 
 
 @dataclass(frozen=True)
 class StageOutput:
-    """A finished stage: where it lives and what its manifest says."""
+    """A finished stage: where it lives, what its manifest says, and the model it made, if any."""
 
     stage: str
     key: str
     path: Path
     manifest: dict[str, Any]
     reused: bool
+    model: ModelRef | None = None
 
     @property
     def metrics(self) -> dict[str, Any]:
         return self.manifest.get("metrics", {})
 
+    def summary(self) -> dict[str, Any]:
+        """Key, reuse and metrics: what a run report records for this stage."""
+        return {"key": self.key, "reused": self.reused, **self.metrics}
+
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     found = {"python": platform.python_version()}
     for package in ("ssd-sweeps", "torch", "transformers", "lightning", "hydra-core", "vllm"):
         try:
@@ -118,65 +122,116 @@ def git_sha() -> str | None:
     return out.stdout.strip() or None
 
 
-def stage_key(stage: str, spec: dict[str, Any], inputs: dict[str, str]) -> str:
-    version = STAGE_VERSIONS.get(stage, 1)
-    return stable_hash({"stage": stage, "version": version, "spec": spec, "inputs": inputs})
+@dataclass(frozen=True)
+class Cache:
+    """The cache handle every stage gets: a root folder (shared between the jobs of a sweep).
 
-
-def stage_paths(
-    cache_dir: str | Path, stage: str, spec: dict[str, Any], inputs: dict[str, str]
-) -> tuple[str, Path, Path]:
-    """(key, final folder, partial folder) of a stage, computed without locking anything.
-
-    For jobs that each write their own files into the partial folder while no one holds the
-    stage's lock (SLURM array tasks writing sampling shards); `run_stage` then finishes the stage.
+    `config` maps names to the typed config slices a stage reads (hashed through `identity`);
+    `args` holds the plain values the pipeline derived for it; `inputs` upstream stage keys.
+    A `plan_only` handle computes nothing: `run` returns what the stage's output would be (its
+    key and folder, `reused` when it is already there), so the stages themselves can say which
+    keys a config will use before anything runs.
     """
-    key = stage_key(stage, spec, inputs)
-    final = Path(cache_dir).expanduser().resolve() / stage / key
-    return key, final, final.with_name(key + ".partial")
 
+    root: Path
+    plan_only: bool = False
 
-def run_stage(
-    cache_dir: str | Path,
-    stage: str,
-    spec: dict[str, Any],
-    inputs: dict[str, str],
-    compute: Callable[[Path], dict[str, Any]],
-) -> StageOutput:
-    """Return the cached output of this stage, computing it first if no finished one exists.
+    @classmethod
+    def at(cls, root: str | Path, plan_only: bool = False) -> Cache:
+        return cls(Path(root).expanduser().resolve(), plan_only)
 
-    Args:
-        cache_dir: the cache root (shared between jobs of a sweep).
-        stage: stage name, the first folder level.
-        spec: the resolved config slice that determines the output (no paths, no worker counts).
-        inputs: upstream stage keys by name.
-        compute: fills the folder it is given (which may hold a killed attempt's files to resume
-            from) and returns the metrics recorded in the manifest.
-    """
-    key, final, partial = stage_paths(cache_dir, stage, spec, inputs)
-    if (final / MANIFEST).is_file():
-        return StageOutput(stage, key, final, read_json(final / MANIFEST), reused=True)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(final) + ".lock"):
-        if (final / MANIFEST).is_file():  # another job finished it while we waited
-            return StageOutput(stage, key, final, read_json(final / MANIFEST), reused=True)
-        partial.mkdir(exist_ok=True)
-        started = time.time()
-        metrics = compute(partial)
-        manifest = {
-            "stage": stage,
-            "key": key,
-            "spec": spec,
-            "inputs": inputs,
-            "metrics": metrics,
-            "wall_s": round(time.time() - started, 3),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "versions": _versions(),
-            "git_sha": git_sha(),
-            "argv": sys.argv,
+    def key(
+        self,
+        stage: str,
+        config: Mapping[str, Any] | None = None,
+        args: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, str] | None = None,
+    ) -> str:
+        return stable_hash(
+            {
+                "stage": stage,
+                "version": STAGE_VERSIONS[stage],
+                "spec": self.spec(config, args),
+                "inputs": dict(inputs or {}),
+            }
+        )
+
+    @staticmethod
+    def spec(
+        config: Mapping[str, Any] | None = None, args: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """What a key hashes besides the inputs; recorded in the manifest."""
+        return {
+            "config": {name: identity(value) for name, value in (config or {}).items()},
+            "args": identity(dict(args or {})),
         }
-        atomic_write_json(partial / MANIFEST, manifest)
-        if final.exists():  # a folder without manifest: never valid, replace it
-            shutil.rmtree(final)
-        os.rename(partial, final)
-    return StageOutput(stage, key, final, manifest, reused=False)
+
+    def paths(self, stage: str, key: str) -> tuple[Path, Path]:
+        """(final folder, partial folder) of a stage key, computed without locking anything.
+
+        For jobs that each write their own files into the partial folder while no one holds the
+        stage's lock (SLURM array tasks writing sampling shards); `run` then finishes the stage.
+        """
+        final = self.root / stage / key
+        return final, final.with_name(key + ".partial")
+
+    def finished(self, stage: str, key: str, model: str | None = None) -> StageOutput | None:
+        """The finished output of this key, or None."""
+        final, _ = self.paths(stage, key)
+        if not (final / MANIFEST).is_file():
+            return None
+        ref = ModelRef(final / model, key) if model else None
+        return StageOutput(stage, key, final, read_json(final / MANIFEST), True, ref)
+
+    def run(
+        self,
+        stage: str,
+        compute: Callable[[Path], dict[str, Any]],
+        config: Mapping[str, Any] | None = None,
+        args: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, str] | None = None,
+        model: str | None = None,
+    ) -> StageOutput:
+        """Return the cached output of this stage, computing it first if no finished one exists.
+
+        Args:
+            stage: stage name, the first folder level.
+            compute: fills the folder it is given (which may hold a killed attempt's files to
+                resume from) and returns the metrics recorded in the manifest.
+            config, args, inputs: what the key hashes (see the class docstring).
+            model: the subfolder holding an HF model the stage writes (its `StageOutput.model`).
+        """
+        key = self.key(stage, config, args, inputs)
+        done = self.finished(stage, key, model)
+        if done is not None:
+            return done
+        final, partial = self.paths(stage, key)
+        if self.plan_only:
+            ref = ModelRef(final / model, key) if model else None
+            return StageOutput(stage, key, final, {"metrics": {}}, False, ref)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(final) + ".lock"):
+            done = self.finished(stage, key, model)  # another job finished it while we waited
+            if done is not None:
+                return done
+            partial.mkdir(exist_ok=True)
+            started = time.time()
+            metrics = compute(partial)
+            manifest = {
+                "stage": stage,
+                "key": key,
+                "spec": self.spec(config, args),
+                "inputs": dict(inputs or {}),
+                "metrics": metrics,
+                "wall_s": round(time.time() - started, 3),
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "versions": _versions(),
+                "git_sha": git_sha(),
+                "argv": sys.argv,
+            }
+            atomic_write_json(partial / MANIFEST, manifest)
+            if final.exists():  # a folder without manifest: never valid, replace it
+                shutil.rmtree(final)
+            os.rename(partial, final)
+        ref = ModelRef(final / model, key) if model else None
+        return StageOutput(stage, key, final, manifest, False, ref)

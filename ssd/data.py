@@ -1,6 +1,6 @@
 """Prompt pools SSD samples from: the embedded toy, local JSONL files and rStar-Coder's seed set.
 
-`load_prompts(cfg)` returns plain `Prompt` rows; a file that does not parse raises `ConfigError`
+`load_prompts(data, toy)` returns plain `Prompt` rows; a file that does not parse raises `ConfigError`
 naming the file and line, so the run stops before any compute. `rstar_prompts` is the pure step
 from seed_sft records (question_id, question, starter_code, response, code, verified, is_passed;
 several rows per problem) to prompts, so it is tested on a local file of the same schema.
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ssd.config.schema import ConfigError
+from ssd.config.schema import ConfigError, DataConfig, ToyTaskConfig
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _hub_records(
             position += 1
 
 
-def load_rstar_prompts(d: Any) -> list[Prompt]:
+def load_rstar_prompts(d: DataConfig) -> list[Prompt]:
     """rStar-Coder seed prompts: `data.path` (a local JSONL in the seed_sft schema) when set, else
     `datasets.load_dataset(data.hf_dataset, data.hf_config, split=data.split)` (a hub id or a local
     snapshot directory)."""
@@ -143,11 +143,10 @@ def load_rstar_prompts(d: Any) -> list[Prompt]:
     return rstar_prompts(_hub_records(d.hf_dataset, d.hf_config, d.split), d.dedup, where)
 
 
-def load_prompts(cfg: Any) -> list[Prompt]:
-    """The prompt pool named by `cfg.data` (with `cfg.toy` for the toy)."""
-    d = cfg.data
+def load_prompts(d: DataConfig, toy: ToyTaskConfig) -> list[Prompt]:
+    """The prompt pool named by the `data` slice (the toy's comes from the toy language)."""
     if d.kind == "toy":
-        prompts = toy_prompts(cfg.toy.n_instances, d.copies_per_instance)
+        prompts = toy_prompts(toy.n_instances, d.copies_per_instance)
     elif d.kind == "rstar":
         prompts = load_rstar_prompts(d)
     else:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ssd.config.schema import EvalConfig
 from ssd.metrics import bootstrap_ci, pass_at_k
 
 
@@ -22,6 +23,13 @@ def split_problems(n_problems: int, fraction: float, seed: int) -> dict[str, lis
     order = np.random.default_rng(seed).permutation(n_problems)
     n_val = min(n_problems - 1, max(1, round(fraction * n_problems)))
     return {"validation": sorted(order[:n_val].tolist()), "test": sorted(order[n_val:].tolist())}
+
+
+def split_for(settings: EvalConfig, n_problems: int) -> dict[str, list[int]] | None:
+    """The run's validation/test split of `n_problems`, or None when selecting on test."""
+    if settings.selection != "validation":
+        return None
+    return split_problems(n_problems, settings.validation_fraction, settings.split_seed)
 
 
 def _restrict_row(row: dict[str, Any], keep: list[int], n_samples: int, seed: int) -> dict:

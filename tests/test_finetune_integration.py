@@ -11,12 +11,14 @@ import torch
 from omegaconf import OmegaConf
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from ssd.cache import StageOutput
+from ssd.artifacts import ModelRef, write_jsonl
+from ssd.cache import Cache, StageOutput
 from ssd.config.schema import FinetuneConfig
 from ssd.models import load_model
+from ssd.pipeline import typed
 from ssd.sft.checkpoints import RESUME
-from ssd.stages.finetune import finetune, train_sft
-from ssd.stages.sample import write_jsonl
+from ssd.sft.loop import train_sft
+from ssd.stages.finetune import finetune
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
@@ -35,7 +37,7 @@ def rows(tokenizer, n: int = 48) -> list[dict]:
 
 
 def examples_of(tokenizer):
-    from ssd.stages.finetune import make_example
+    from ssd.sft.data import make_example
 
     return [make_example(r["prompt_ids"], r["completion_ids"], 64)[0] for r in rows(tokenizer)]
 
@@ -174,7 +176,7 @@ def kept_stage(tokenizer, root: Path) -> StageOutput:
 def test_two_process_ddp_on_cpu_matches_one_process_with_accumulation(
     tiny_model_dir, tmp_path, make_cfg, monkeypatch
 ):
-    """devices=2 strategy=ddp runs `python -m ssd.stages.finetune JOB` on 2 gloo ranks; per-rank batch 2
+    """devices=2 strategy=ddp runs `python -m ssd.sft.worker JOB` on 2 gloo ranks; per-rank batch 2
     x 2 ranks sees the same global batches as batch 2 x accumulation 2, so the weights agree."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two ranks on two cores: one thread each
     _, tokenizer = load_model(tiny_model_dir)
@@ -191,7 +193,11 @@ def test_two_process_ddp_on_cpu_matches_one_process_with_accumulation(
     for devices in (1, 2):
         cfg = make_cfg(*common, f"finetune.devices={devices}", "finetune.strategy=ddp")
         cfg.paths.cache_dir = str(tmp_path / f"cache{devices}")
-        outs[devices] = finetune(cfg, tiny_model_dir, "tiny", kept, seed=0)
+        config = typed(cfg)
+        cache = Cache.at(config.paths.cache_dir)
+        outs[devices] = finetune(
+            ModelRef(tiny_model_dir, "tiny"), kept, 0, config.finetune, False, cache
+        )
     ddp = outs[2].metrics
     assert ddp["world_size"] == 2 and ddp["accumulate"] == 1 and ddp["steps"] == 4
     assert outs[1].metrics["accumulate"] == 2

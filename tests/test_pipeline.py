@@ -154,15 +154,18 @@ def test_wandb_offline_run_is_written_under_the_run_dir(smoke):
 
 
 def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
+    from ssd.generation.sampler import Generation
     from ssd.models import load_model
-    from ssd.stages.evaluate import _sampled_pass, toy_exact_pass, toy_teacher_forcing
+    from ssd.pipeline import typed
+    from ssd.toy.evaluate import sampled_pass, toy_exact_pass, toy_teacher_forcing
     from ssd.toy.task import ToyTask
 
     root, _, _, cfg = smoke
+    config = typed(cfg)
     results = json.loads((root / "run1" / "results.json").read_text())
     model, tokenizer = load_model(results["base_model"]["path"])
-    task = ToyTask(cfg.toy)
-    cfg.eval.n_samples = 600
+    task = ToyTask(config.toy)
+    generation = Generation(config.model, config.data.prompt, "hf", 256)
     forced = toy_teacher_forcing(model, tokenizer, task)
     for rule in (
         Decoder(1.0),
@@ -170,7 +173,7 @@ def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
         Decoder(1.3, top_k=4),
     ):
         exact = toy_exact_pass(forced, task, rule).mean()
-        correct = _sampled_pass(cfg, model, tokenizer, task, rule, seed=123)
+        correct = sampled_pass(model, tokenizer, task, rule, generation, 600, 16, seed=123)
         estimate = correct.sum() / (600 * task.cfg.n_instances)
         sigma = np.sqrt(max(exact * (1 - exact), 1e-4) / (600 * task.cfg.n_instances))
         assert abs(estimate - exact) < 4 * sigma, (rule, exact, estimate)

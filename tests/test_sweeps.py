@@ -6,7 +6,7 @@ import pytest
 from helpers.sweeps import CONF, SWEEPS, expand_sweep, sweep_names
 from hydra import compose, initialize_config_dir
 
-from ssd.cache import stable_hash
+from ssd.artifacts import stable_hash
 
 DOCUMENTED_JOBS = {
     "toy_teff": 30,

@@ -121,7 +121,7 @@ def test_sample_stage_runs_through_the_vllm_backend(make_cfg, tmp_path, tiny_cod
         "sampling.shard_size=2",
         cache=tmp_path / "cache",
     )
-    prompts = load_prompts(cfg)
+    prompts = load_prompts(cfg.data, cfg.toy)
     out = sample(cfg, tiny_code_model_dir, "tiny", prompts, seed=0)
     rows = read_samples(out.path / "samples.jsonl")
     assert len(rows) == 2 * len(prompts) == out.metrics["n_samples"]

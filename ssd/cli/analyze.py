@@ -114,8 +114,8 @@ def _tracker(args: argparse.Namespace, out: Path, config: dict):
 def cli(args: argparse.Namespace) -> int:
     """Analyze, write JSON + PNGs, print the summary, log to the tracker when asked."""
     from ssd.analysis import report as analyze_report
-    from ssd.cache import atomic_write_json
-    from ssd.stages.analyze import analyze_models
+    from ssd.analysis.stream import analyze_models
+    from ssd.artifacts import atomic_write_json
 
     settings = settings_from_args(args)
     if not Path(args.contexts).is_file():

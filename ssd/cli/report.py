@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ssd.cache import atomic_write_json, atomic_write_text
+from ssd.artifacts import atomic_write_json, atomic_write_text
 from ssd.report.sweep import COLUMNS, collect, headline, row_optima, teff_fits
 from ssd.report.sweep_plots import plot_best, plot_heatmap, plot_teff
 from ssd.report.sweep_text import format_fits, format_headline, format_optima, format_rows

@@ -1,6 +1,6 @@
 """Evaluation on code benchmarks: sample `eval.n_samples` programs per problem, grade them in the sandbox.
 
-Called by `ssd.stages.evaluate.evaluate` when `eval.benchmark.name` is lcb, humaneval or jsonl (LCB schema);
+Called by the evaluate stage (ssd/stages/evaluate.py) when `eval.benchmark.name` is lcb, humaneval or jsonl (LCB schema);
 the results.json rows have the same fields as the toy's (pass@1 is then the unbiased estimate, not an
 exact sum), plus per-difficulty pass@k, failure fractions and everything needed to reproduce the
 grading: problem-id hash, tests used, extraction rule, isolation level.
@@ -8,31 +8,35 @@ grading: problem-id hash, tests used, extraction rule, isolation level.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
-from ssd.cache import atomic_write_json
+from ssd.artifacts import ModelRef, write_jsonl
+from ssd.cache import identity
 from ssd.codeeval.benchmarks import Problem, ids_sha256
+from ssd.codeeval.benchmarks.humaneval import load_humaneval
+from ssd.codeeval.benchmarks.lcb import load_lcb
+from ssd.codeeval.extract import extract_code
+from ssd.codeeval.grading import grade_many
+from ssd.codeeval.summary import summarize
+from ssd.config.schema import BenchmarkConfig, EvalConfig
 from ssd.data import Prompt
 from ssd.generation.decoding import Decoder
+from ssd.generation.sampler import Generation, generate_rows, make_sampler
+from ssd.sandbox.execution import isolation_info
 
 
-def load_benchmark(bench: Any) -> list[Problem]:
+def load_benchmark(bench: BenchmarkConfig) -> list[Problem]:
     """The problems named by `eval.benchmark` (jsonl = a local file in LiveCodeBench's schema)."""
     if bench.name == "humaneval":
-        from ssd.codeeval.benchmarks.humaneval import load_humaneval
-
         return load_humaneval(bench.path)
-    from ssd.codeeval.benchmarks.lcb import load_lcb
-
     version = "all" if bench.name == "jsonl" and bench.version == "v6" else bench.version
     difficulty = list(bench.difficulty) if bench.difficulty else None
     return load_lcb(bench.path, version, bench.tests, difficulty, bench.start, bench.end)
 
 
-def default_extract(bench: Any) -> str:
+def default_extract(bench: BenchmarkConfig) -> str:
     """HumanEval completes the prompt's code as is; LiveCodeBench answers hold fenced blocks."""
     return bench.extract or ("none" if bench.name == "humaneval" else "last")
 
@@ -42,9 +46,6 @@ def problem_prompt(problem: Problem) -> Prompt:
 
 
 def _grade_rows(rows: list[dict[str, Any]], problems: dict[str, Problem], bench: Any):
-    from ssd.codeeval.extract import extract_code
-    from ssd.codeeval.grading import grade_many
-
     rule = default_extract(bench)
     codes = [
         row["completion"] if rule == "none" else extract_code(row["completion"], rule)
@@ -55,23 +56,18 @@ def _grade_rows(rows: list[dict[str, Any]], problems: dict[str, Problem], bench:
     return codes, verdicts
 
 
-def evaluate_code_rows(
-    cfg: Any,
-    backend: Any,
-    tokenizer: Any,
+def evaluate_code(
+    model: ModelRef,
     decoder: Decoder,
     temperatures: list[float],
     seed: int,
+    settings: EvalConfig,
+    generation: Generation,
     out: Path,
 ) -> dict[str, Any]:
     """Generate, grade and summarize at each T_eval; per-sample verdicts land in `out`."""
-    from dataclasses import replace
-
-    from ssd.cli.grade import summarize
-    from ssd.sandbox.execution import isolation_info
-    from ssd.stages.sample import generate_rows, write_jsonl
-
-    bench = cfg.eval.benchmark
+    backend, tokenizer = make_sampler(generation, model.path)
+    bench = settings.benchmark
     problems = load_benchmark(bench)
     by_id = {p.id: p for p in problems}
     prompts = [problem_prompt(p) for p in problems]
@@ -79,9 +75,8 @@ def evaluate_code_rows(
     for t_eval in temperatures:
         rule = replace(decoder, temperature=t_eval)
         rows = generate_rows(
-            backend, tokenizer, prompts, cfg.data.prompt, rule, cfg.eval.n_samples,
-            cfg.eval.max_new_tokens, seed, progress=f"eval T={t_eval}",
-            template_kwargs=OmegaConf.to_container(cfg.model.chat_template_kwargs, resolve=True),
+            backend, tokenizer, prompts, generation, rule, settings.n_samples,
+            settings.max_new_tokens, seed, progress=f"eval T={t_eval}",
         )  # fmt: skip
         codes, verdicts = _grade_rows(rows, by_id, bench)
         for row, code, verdict in zip(rows, codes, verdicts, strict=True):
@@ -96,7 +91,7 @@ def evaluate_code_rows(
         write_jsonl(out / f"samples_t{t_eval:g}.jsonl", rows)
         summary = summarize(problems, [r["prompt_id"] for r in rows], verdicts)
         correct = [sum(r["passed"] for r in rows if r["prompt_id"] == p.id) for p in problems]
-        per_problem = [c / cfg.eval.n_samples for c in correct]
+        per_problem = [c / settings.n_samples for c in correct]
         rows_out.append(
             {
                 "t_eval": t_eval,
@@ -105,7 +100,7 @@ def evaluate_code_rows(
                 "pass@1_per_problem": per_problem,
                 "n_correct_per_problem": correct,
                 "sampled": {
-                    k: v for k, v in summary["pass@k"].items() if int(k.split("@")[1]) in cfg.eval.k
+                    k: v for k, v in summary["pass@k"].items() if int(k.split("@")[1]) in settings.k
                 },
                 "by_difficulty": summary.get("by_difficulty", {}),
                 "fractions": summary["fractions"],
@@ -114,7 +109,7 @@ def evaluate_code_rows(
     return {
         "rows": rows_out,
         "benchmark": {
-            **OmegaConf.to_container(bench, resolve=True),
+            **identity(bench, drop=frozenset()),
             "n_problems": len(problems),
             "problem_ids_sha256": ids_sha256(problems),
             "extraction": default_extract(bench),
@@ -122,9 +117,3 @@ def evaluate_code_rows(
             "isolation": isolation_info(bench.isolation),
         },
     }
-
-
-def write_results(out: Path, label: str, decoder: Decoder, result: dict[str, Any]) -> None:
-    atomic_write_json(
-        out / "results.json", {"label": label, "decoder": decoder.as_dict(), **result}
-    )

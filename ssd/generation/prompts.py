@@ -65,7 +65,7 @@ def render(
         prompt_cfg: `format` raw | chat, `template` plain | lcb, `system_message` (chat only).
         template_kwargs: extra chat-template variables (`model.chat_template_kwargs`).
     """
-    body = problem_text(prompt, prompt_cfg.get("template", "plain"))
+    body = problem_text(prompt, prompt_cfg.template)
     if prompt_cfg.format == "chat":
         messages = []
         if prompt_cfg.system_message:

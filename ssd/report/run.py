@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ssd.cache import atomic_write_json
+from ssd.artifacts import atomic_write_json
 
 LABELS = ("base", "ssd_as_decoder", "ssd")
 TITLES = {"base": "base", "ssd_as_decoder": "SSD-as-decoder", "ssd": "SSD"}

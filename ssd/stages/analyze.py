@@ -1,256 +1,61 @@
-"""Teacher-force shared contexts through a base/SSD model pair and stream the logits into the analysis.
+"""Stage `analyze`: fork/lock statistics of an SSD model against its base, on its own kept samples.
 
-`analyze_models(base_dir, ssd_dir, rows, settings, ...)` loads both HF models, batches the contexts
-(SSD sample rows with prompt_ids + completion_ids, prompt + completion text, or plain text), runs
-each model's backbone once per batch and applies its output head `chunk_tokens` positions at a time,
-so a chunk of (chunk_tokens, vocab) logits per model is all that ever exists: it runs for a tiny
-model on CPU and a 4B model on one GPU. `analyze(cfg, ...)` is the cached pipeline stage.
+Each position of the first `analyze.max_contexts` kept samples, teacher-forced through both models
+(ssd/analysis/stream.py), is a lock or a fork by the size of the base's (T_train, top-k, top-p)
+support; the T_eval grid and eval truncation are the run's. Keyed on both models, the kept samples
+and the settings, not on the device or batch shape. Writes analysis.json and, with
+`analyze.plots`, the PNGs of ssd/analysis/report.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from ssd.analysis.forklock import AnalysisSettings, ForkLockAccumulator
-
-
-@dataclass(frozen=True)
-class Context:
-    """One teacher-forced sequence; positions predicting input_ids[start:] are analyzed."""
-
-    input_ids: list[int]
-    start: int
+from ssd.analysis import report as analysis_report
+from ssd.analysis.forklock import AnalysisSettings
+from ssd.analysis.stream import analyze_models
+from ssd.artifacts import ModelRef, atomic_write_json, read_jsonl
+from ssd.cache import Cache, StageOutput
+from ssd.config.schema import AnalyzeConfig, EvalConfig, ModelConfig, SamplingConfig
 
 
-def to_context(row: dict[str, Any], tokenizer: Any, max_tokens: int, where: str) -> Context | None:
-    """A context from a JSONL row (ids win over text); None when nothing is left to predict."""
-    if "prompt_ids" in row and "completion_ids" in row:
-        prompt, completion = list(row["prompt_ids"]), list(row["completion_ids"])
-    elif "prompt" in row and "completion" in row:
-        prompt = tokenizer(row["prompt"], add_special_tokens=True)["input_ids"]
-        completion = tokenizer(row["completion"], add_special_tokens=False)["input_ids"]
-    elif "text" in row:
-        ids = tokenizer(row["text"], add_special_tokens=True)["input_ids"]
-        prompt, completion = ids[:1], ids[1:]
-    else:
-        raise ValueError(
-            f"{where}: a context row needs prompt_ids + completion_ids, prompt + completion, "
-            f"or text; got keys {sorted(row)}"
-        )
-    if not prompt:  # the first token has no position predicting it
-        prompt, completion = completion[:1], completion[1:]
-    ids = (prompt + completion)[:max_tokens]
-    return Context(ids, len(prompt)) if len(ids) > len(prompt) else None
-
-
-def batches(contexts: list[Context], batch_size: int) -> Iterator[list[Context]]:
-    """Longest first, so each batch pads little and the first batch shows the peak memory."""
-    ordered = sorted(contexts, key=lambda c: -len(c.input_ids))
-    for i in range(0, len(ordered), batch_size):
-        yield ordered[i : i + batch_size]
-
-
-def _collate(batch: list[Context], pad_id: int, device: torch.device):
-    width = max(len(c.input_ids) for c in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    rows, cols = [], []
-    for r, c in enumerate(batch):
-        ids[r, : len(c.input_ids)] = torch.tensor(c.input_ids)
-        mask[r, : len(c.input_ids)] = 1
-        positions = range(c.start - 1, len(c.input_ids) - 1)  # position j predicts token j + 1
-        rows.extend([r] * len(positions))
-        cols.extend(positions)
-    index = torch.tensor(rows, device=device), torch.tensor(cols, device=device)
-    return ids.to(device), mask.to(device), *index
-
-
-@torch.inference_mode()
-def _hidden(model: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
-
-
-@torch.inference_mode()
-def check_output_head(model: Any, ids: torch.Tensor, mask: torch.Tensor, label: str) -> None:
-    """Refuse a model whose logits are not its output head applied to the last hidden state.
-
-    The streamed path skips the model's own forward (which would materialise (batch, length,
-    vocab) logits); a model that post-processes them (logit soft-capping or scaling) would be
-    analyzed wrongly, so its full forward is compared on a short slice first.
-    """
-    ids, mask = ids[:2, :64], mask[:2, :64]
-    full = model(input_ids=ids, attention_mask=mask).logits.float()
-    mine = model.get_output_embeddings()(_hidden(model, ids, mask)).float()
-    valid = mask.bool()
-    scale = full[valid].abs().max().clamp_min(1.0)
-    tolerance = 1e-4 if full.dtype == mine.dtype == torch.float32 else 2e-2
-    if not torch.allclose(mine[valid], full[valid], atol=float(tolerance * scale), rtol=0):
-        raise ValueError(
-            f"analyze: {label}'s logits are not its output head applied to the last hidden state "
-            "(logit soft-capping or scaling?); the streamed analysis does not support it"
-        )
-
-
-def stream_pair(
-    base: Any,
-    ssd: Any,
-    contexts: list[Context],
-    accumulator: ForkLockAccumulator,
-    batch_size: int,
-    chunk_tokens: int,
-    pad_id: int,
-    progress: bool = False,
-) -> int:
-    """Feed every analyzed position of `contexts` to `accumulator`; returns the position count."""
-    from tqdm.auto import tqdm
-
-    device = next(base.parameters()).device
-    heads = (base.get_output_embeddings(), ssd.get_output_embeddings())
-    n_positions, checked = 0, False
-    total = -(-len(contexts) // batch_size)
-    for batch in tqdm(batches(contexts, batch_size), total=total, disable=not progress):
-        ids, mask, rows, cols = _collate(batch, pad_id, device)
-        if not checked:
-            check_output_head(base, ids, mask, "the base model")
-            check_output_head(ssd, ids, mask, "the SSD model")
-            checked = True
-        hidden = [_hidden(model, ids, mask)[rows, cols] for model in (base, ssd)]
-        for i in range(0, len(rows), chunk_tokens):
-            with torch.inference_mode():
-                logits = [
-                    head(h[i : i + chunk_tokens]) for head, h in zip(heads, hidden, strict=True)
-                ]
-            accumulator.update(logits[0].float(), logits[1].float())
-        n_positions += len(rows)
-    return n_positions
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def analyze_models(
-    base_dir: str | Path,
-    ssd_dir: str | Path,
-    rows: list[dict[str, Any]],
-    settings: AnalysisSettings,
-    device: str = "auto",
-    dtype: str = "auto",
-    batch_size: int = 8,
-    chunk_tokens: int = 256,
-    max_tokens: int = 4096,
-    trust_remote_code: bool = False,
-    progress: bool = False,
-    source: str = "contexts",
-) -> dict[str, Any]:
-    """Load both models, teacher-force `rows` through them, return the analysis result."""
-    from ssd.models import load_model
-
-    target = resolve_device(device)
-    base, tokenizer = load_model(base_dir, dtype, trust_remote_code)
-    ssd, ssd_tokenizer = load_model(ssd_dir, dtype, trust_remote_code)
-    if tokenizer.get_vocab() != ssd_tokenizer.get_vocab():
-        raise ValueError("analyze: the base and SSD models have different tokenizers")
-    contexts = [
-        c
-        for i, row in enumerate(rows)
-        if (c := to_context(row, tokenizer, max_tokens, f"{source}:{i + 1}")) is not None
-    ]
-    if not contexts:
-        raise ValueError(f"analyze: {source} has no context with a token to predict")
-    accumulator = ForkLockAccumulator(settings)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    stream_pair(
-        base.to(target), ssd.to(target), contexts, accumulator, batch_size, chunk_tokens, pad_id,
-        progress,
-    )  # fmt: skip
-    result = accumulator.result()
-    result["inputs"] = {
-        "base": str(base_dir),
-        "ssd": str(ssd_dir),
-        "contexts": source,
-        "n_contexts": len(contexts),
-        "n_rows": len(rows),
-        "max_tokens": max_tokens,
-        "device": str(target),
-        "dtype": dtype,
-    }
-    return result
-
-
-# -- the pipeline stage -----------------------------------------------------------------------
-
-
-def analyze_enabled(cfg: Any) -> bool:
-    """`analyze.enabled`: null = on for the toy, off for real models; true/false forces it."""
-    enabled = cfg.analyze.enabled
-    return cfg.model.kind == "toy" if enabled is None else bool(enabled)
-
-
-def analysis_settings(cfg: Any) -> AnalysisSettings:
+def analysis_settings(sampling: SamplingConfig, evaluation: EvalConfig) -> AnalysisSettings:
     """The run's SSD sampling decoding and its whole T_eval grid (shared by every sweep cell)."""
-    s, e = cfg.sampling, cfg.eval
     return AnalysisSettings(
-        train_temperature=float(s.temperature), train_top_k=int(s.top_k),
-        train_top_p=float(s.top_p), eval_temperatures=tuple(float(t) for t in e.temperatures),
-        eval_top_k=int(e.top_k), eval_top_p=float(e.top_p),
-    )  # fmt: skip
+        train_temperature=float(sampling.temperature),
+        train_top_k=int(sampling.top_k),
+        train_top_p=float(sampling.top_p),
+        eval_temperatures=tuple(float(t) for t in evaluation.temperatures),
+        eval_top_k=int(evaluation.top_k),
+        eval_top_p=float(evaluation.top_p),
+    )
 
 
-def analyze(cfg: Any, base: Any, ssd: Any, kept: Any) -> Any:
-    """Run (or reuse) the fork/lock analysis of `ssd` vs `base` on the first kept SSD samples.
-
-    Keyed on both models' keys, the kept samples' key and the settings (not the device or batch
-    shape). Writes analysis.json and, with `analyze.plots`, the PNGs of `ssd.analysis.report`.
-    """
-    from ssd.cache import atomic_write_json, run_stage
-    from ssd.stages.sample import read_samples
-
-    a = cfg.analyze
-    settings = analysis_settings(cfg)
-    spec = {
-        "settings": asdict(settings),
-        "max_contexts": a.max_contexts,
-        "max_tokens": a.max_tokens,
-        "dtype": cfg.model.dtype,
-    }
+def analyze(
+    base: ModelRef,
+    ssd: ModelRef,
+    kept: StageOutput,
+    settings: AnalyzeConfig,
+    analysis: AnalysisSettings,
+    model_cfg: ModelConfig,
+    cache: Cache,
+) -> StageOutput:
+    """Run (or reuse) the fork/lock analysis of `ssd` vs `base` on the first kept SSD samples."""
 
     def compute(out: Path) -> dict[str, Any]:
-        from ssd.analysis import report as analyze_report
-
-        rows = read_samples(kept.path / "kept.jsonl")[: a.max_contexts]
+        rows = read_jsonl(kept.path / "kept.jsonl")[: settings.max_contexts]
         result = analyze_models(
-            base.path, ssd.path, rows, settings, a.device, cfg.model.dtype, a.batch_size,
-            a.chunk_tokens, a.max_tokens, cfg.model.trust_remote_code, source="kept.jsonl",
+            base.path, ssd.path, rows, analysis, settings.device, model_cfg.dtype,
+            settings.batch_size, settings.chunk_tokens, settings.max_tokens,
+            model_cfg.trust_remote_code, source="kept.jsonl",
         )  # fmt: skip
         atomic_write_json(out / "analysis.json", result)
-        if a.plots:
-            analyze_report.write_plots(result, out)
-        return analyze_report.flat_summary(result)
+        if settings.plots:
+            analysis_report.write_plots(result, out)
+        return analysis_report.flat_summary(result)
 
+    args = {"settings": asdict(analysis), "dtype": model_cfg.dtype}
     inputs = {"base": base.key, "ssd": ssd.key, "contexts": kept.key}
-    return run_stage(cfg.paths.cache_dir, "analyze", spec, inputs, compute)
-
-
-def analyze_after_finetune(
-    cfg: Any, base: Any, ssd: Any, kept: Any, tracker: Any, tag: str
-) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """The pipeline's hook: (fork/lock summary or None when disabled, its `stages` entry).
-
-    Logs the summary scalars and PNGs to the tracker under ``analyze/<tag>/``.
-    """
-    if not analyze_enabled(cfg):
-        return None, {}
-    out = analyze(cfg, base, ssd, kept)
-    if tracker is not None:
-        tracker.summary({f"analyze/{tag}/{k}": v for k, v in out.metrics.items()})
-        for png in sorted(out.path.glob("*.png")):
-            tracker.image(f"analyze/{tag}/{png.stem}", png)
-    return out.metrics, {"analyze": {"key": out.key, "reused": out.reused, **out.metrics}}
+    return cache.run("analyze", compute, {"analyze": settings}, args, inputs)

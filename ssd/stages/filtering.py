@@ -1,6 +1,6 @@
 """Stage `filter`: SSD's only data cleaning, dropping empty and stub outputs. No tests, no verifier.
 
-`apply_filter(rows, cfg)` is pure and says why each dropped row went. Rules, in order: `empty`
+`apply_filter(rows, settings)` is pure and says why each dropped row went. Rules, in order: `empty`
 (blank after stripping), `stub` (at most `stub_max_lines` non-blank lines; the paper's single-line
 stubs), `degenerate` (`drop_degenerate`: a repetition loop or a length-capped output, flagged per
 sample by ssd.stages.sample), `duplicate` (`dedup`: the same completion text, stripped, already kept for the
@@ -16,17 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
-from ssd.cache import StageOutput, run_stage
-from ssd.stages.sample import read_samples, repetition_loop, write_jsonl
+from ssd.artifacts import read_jsonl, write_jsonl
+from ssd.cache import Cache, StageOutput
+from ssd.config.schema import FilterConfig
+from ssd.generation.sampler import repetition_loop
 
 
 class ZeroSignalError(RuntimeError):
     """Too few samples survived the filter to train on."""
 
 
-def _drop_reason(row: dict[str, Any], cfg: Any) -> str | None:
+def _drop_reason(row: dict[str, Any], cfg: FilterConfig) -> str | None:
     text = row["completion"].strip()
     if cfg.drop_empty and not text:
         return "empty"
@@ -35,7 +35,7 @@ def _drop_reason(row: dict[str, Any], cfg: Any) -> str | None:
         and len([ln for ln in text.splitlines() if ln.strip()]) <= cfg.stub_max_lines
     ):
         return "stub"
-    if cfg.get("drop_degenerate", False) and _degenerate(row):
+    if cfg.drop_degenerate and _degenerate(row):
         return "degenerate"
     return None
 
@@ -50,13 +50,13 @@ def _degenerate(row: dict[str, Any]) -> bool:
 
 
 def apply_filter(
-    rows: list[dict[str, Any]], cfg: Any
+    rows: list[dict[str, Any]], cfg: FilterConfig
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Return the kept rows and the number dropped for each reason."""
     kept, dropped, seen = [], {}, set()
     for row in rows:
         reason = _drop_reason(row, cfg)
-        if reason is None and cfg.get("dedup", False):
+        if reason is None and cfg.dedup:
             pair = (row.get("prompt_id", row["id"]), row["completion"].strip())
             reason = "duplicate" if pair in seen else None
             seen.add(pair)
@@ -76,18 +76,17 @@ def apply_filter(
     return kept, dropped
 
 
-def filter_samples(cfg: Any, samples: StageOutput) -> StageOutput:
+def filter_samples(samples: StageOutput, settings: FilterConfig, cache: Cache) -> StageOutput:
     """Run (or reuse) the filter stage on a finished sample stage."""
-    spec = OmegaConf.to_container(cfg.filter, resolve=True)
 
     def compute(out: Path) -> dict[str, Any]:
-        rows = read_samples(samples.path / "samples.jsonl")
-        kept, dropped = apply_filter(rows, cfg.filter)
+        rows = read_jsonl(samples.path / "samples.jsonl")
+        kept, dropped = apply_filter(rows, settings)
         fraction = len(kept) / max(len(rows), 1)
-        if fraction < cfg.filter.min_kept_fraction:
+        if fraction < settings.min_kept_fraction:
             raise ZeroSignalError(
                 f"filter: kept {len(kept)}/{len(rows)} samples ({fraction:.1%}) < "
-                f"filter.min_kept_fraction={cfg.filter.min_kept_fraction}; dropped {dropped}. "
+                f"filter.min_kept_fraction={settings.min_kept_fraction}; dropped {dropped}. "
                 "Refusing to train on (almost) nothing: check sampling.temperature and the model."
             )
         write_jsonl(out / "kept.jsonl", kept)
@@ -98,4 +97,5 @@ def filter_samples(cfg: Any, samples: StageOutput) -> StageOutput:
             "dropped": dropped,
         }
 
-    return run_stage(cfg.paths.cache_dir, "filter", spec, {"samples": samples.key}, compute)
+    inputs = {"samples": samples.key}
+    return cache.run("filter", compute, {"filter": settings}, inputs=inputs)

@@ -1,326 +1,63 @@
 """Stage `finetune`: plain SFT of a model on its own kept samples, loss on completion tokens only.
 
-`train_sft` is the one Lightning training loop (the toy's `base` fit uses it too). `finetune` wraps
-it as a cached stage: it reads kept.jsonl and writes HF checkpoints under `checkpoints/step-N/` and
-the final model under `model/`. A killed run leaves `resume/last.ckpt` in the stage's `.partial`
-folder and the rerun continues from it with the same data order. With more than one device per node
-the training runs in a worker, `python -m ssd.stages.finetune JOB.json`, so that Lightning's launcher
-re-executes that small script on every rank instead of the whole pipeline; with num_nodes > 1 the
-worker is started by `srun` inside the SLURM allocation, one task per device.
+`finetune(model, kept, seed, settings, trust_remote_code, cache)` trains with the one SFT loop
+(ssd/sft/loop.py) and writes HF checkpoints under `checkpoints/step-N/` and the final model under
+`model/`. A killed run leaves `resume/last.ckpt` in the stage's `.partial` folder and the rerun
+continues from it with the same data order; with more than one device the training runs in
+`python -m ssd.sft.worker JOB.json` on every rank.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import subprocess
-import sys
-import time
-import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-import torch
-from omegaconf import OmegaConf
-
-from ssd.cache import StageOutput, atomic_write_json, read_json, run_stage
-from ssd.sft.checkpoints import RESUME, StepCheckpoints, saved_checkpoints
-from ssd.sft.data import (
-    IGNORE,
-    BatchShape,
-    SFTDataModule,
-    SFTExample,
-    collate,
-    make_example,
-    padding_fraction,
-    total_steps,
+from ssd.artifacts import ModelRef, atomic_write_json, read_json
+from ssd.cache import Cache, StageOutput
+from ssd.config.schema import FinetuneConfig
+from ssd.sft.loop import (
+    TRAIN_METRICS,
+    launch_worker,
+    replay_csv,
+    resolve_precision,
+    run_job,
+    world_size,
 )
-from ssd.sft.module import SFTModule, apply_lora, completion_loss, warmup_cosine
-from ssd.stages.sample import read_samples
-
-__all__ = ["IGNORE", "SFTExample", "collate", "completion_loss", "make_example", "warmup_cosine"]
-
-for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
-# Lightning hints at `srun` whenever SLURM is installed, also for jobs that rightly run without it.
-warnings.filterwarnings("ignore", message=".*srun.*")
-warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-LOCAL_WORKER_ENV = "SSD_LOCAL_WORKER"  # set for a worker this process launched (not srun)
-TRAIN_METRICS = "train_metrics.json"
-
-
-def world_size(opt: Any) -> int:
-    return int(getattr(opt, "devices", 1)) * int(getattr(opt, "num_nodes", 1))
-
-
-def batch_shape(opt: Any) -> BatchShape:
-    """Accumulation = global batch / (per-device batch x devices x nodes): 32 on any cluster."""
-    world = world_size(opt)
-    return BatchShape(
-        batch_size=opt.batch_size,
-        accumulate=opt.global_batch_size // (opt.batch_size * world),
-        world_size=world,
-        length_grouped=getattr(opt, "batching", "length_grouped") == "length_grouped",
-        group_batches=getattr(opt, "length_group_batches", 64),
-    )
-
-
-def resolve_precision(opt: Any) -> str:
-    """`auto`: bf16-mixed where training runs on a GPU, 32-true on CPU."""
-    precision = getattr(opt, "precision", "32-true")
-    if precision != "auto":
-        return precision
-    on_gpu = getattr(opt, "accelerator", "auto") != "cpu" and torch.cuda.is_available()
-    return "bf16-mixed" if on_gpu else "32-true"
-
-
-def _strategy(opt: Any, model: Any) -> Any:
-    name = getattr(opt, "strategy", "auto")
-    if name == "ddp" and world_size(opt) == 1:
-        return "auto"  # a one-process group would only hold a port and env vars a worker inherits
-    if name != "fsdp":
-        return name  # auto | ddp | deepspeed (ZeRO-2, Lightning's default stage)
-    from lightning.pytorch.strategies import FSDPStrategy
-
-    blocks = set(getattr(model, "_no_split_modules", None) or [])  # e.g. Qwen3DecoderLayer
-    layers = {type(m) for m in model.modules() if type(m).__name__ in blocks}
-    return FSDPStrategy(auto_wrap_policy=layers, use_orig_params=True, state_dict_type="sharded")
-
-
-def _plugins() -> list[Any]:
-    """Under SLURM, Lightning must not requeue on its own: the submitit launcher does."""
-    from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
-
-    if os.environ.get(LOCAL_WORKER_ENV):
-        return [LightningEnvironment()]  # ranks are ours to launch, even inside a SLURM job
-    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
-
-
-def train_sft(
-    model: Any,
-    examples: list[SFTExample],
-    opt: Any,
-    seed: int,
-    pad_id: int,
-    loggers: list[Any] | bool = False,
-    log_prefix: str = "finetune",
-    out: Path | None = None,
-    export: dict[str, Any] | None = None,
-    callbacks: list[Any] | None = None,
-    first_metrics: dict[str, float] | None = None,
-) -> dict[str, Any]:
-    """Fit `model` in place on `examples`; returns metrics.
-
-    Args:
-        opt: a FinetuneConfig-like object (lr, schedule, batch shape, strategy, precision, ...).
-        out: the stage folder; with it, HF checkpoints and the resume checkpoint live there and a
-            run finding `out/resume/last.ckpt` continues from it.
-        export: {"config", "tokenizer", "lora"} for HF exports (needs `out`).
-        callbacks: extra Lightning callbacks (tests use one to interrupt a run).
-        first_metrics: logged with the first step (kept samples, truncated count).
-    """
-    L.seed_everything(seed, workers=True, verbose=False)
-    lora = opt.lora if getattr(opt, "lora", None) is not None and opt.lora.enabled else None
-    if lora is not None:
-        model = apply_lora(model, lora)
-    if getattr(opt, "gradient_checkpointing", False):
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.config.use_cache = False
-    shape = batch_shape(opt)
-    n_steps = total_steps(len(examples), shape, opt.max_steps, getattr(opt, "epochs", None))
-    data = SFTDataModule(examples, shape, n_steps, seed, pad_id, getattr(opt, "num_workers", 0))
-    module = SFTModule(model, opt, n_steps, log_prefix, first_metrics)
-    all_callbacks = list(callbacks or [])
-    if out is not None and export is not None:
-        saver = StepCheckpoints(out, getattr(opt, "save_every", 0), lora=lora, **export)
-        all_callbacks.insert(0, saver)
-    on_gpu = getattr(opt, "accelerator", "auto") != "cpu" and torch.cuda.is_available()
-    trainer = L.Trainer(
-        max_steps=n_steps,
-        max_epochs=1,  # the plan is one long epoch of exactly n_steps steps
-        accelerator=getattr(opt, "accelerator", "auto"),
-        devices=getattr(opt, "devices", 1),
-        num_nodes=getattr(opt, "num_nodes", 1),
-        strategy=_strategy(opt, model),
-        precision=resolve_precision(opt),
-        plugins=_plugins(),
-        accumulate_grad_batches=shape.accumulate,
-        gradient_clip_val=opt.grad_clip or None,
-        logger=loggers,
-        callbacks=all_callbacks,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        use_distributed_sampler=False,  # the plan already gives each rank its micro-batches
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-        deterministic="warn" if on_gpu else True,
-    )
-    resume = out / RESUME if out is not None and (out / RESUME).exists() else None
-    model.train()
-    started = time.perf_counter()
-    trainer.fit(module, datamodule=data, ckpt_path=resume)
-    wall = time.perf_counter() - started
-    model.eval()
-    n_tokens = sum(e.n_label_tokens for e in examples)
-    last = module.last_metrics
-    return {
-        "steps": int(trainer.global_step),
-        "final_loss": last.get(f"{log_prefix}/loss"),
-        "final_grad_norm": last.get(f"{log_prefix}/grad_norm"),
-        "train_wall_s": round(wall, 3),
-        "resumed": resume is not None,
-        "resumed_from_step": module.start_step,  # 0 unless a killed attempt left a checkpoint
-        "n_examples": len(examples),
-        "n_completion_tokens": n_tokens,
-        "accumulate": shape.accumulate,
-        "world_size": shape.world_size,
-        "precision": resolve_precision(opt),
-        "padding_fraction": round(padding_fraction(data.plan, examples), 6),
-        "tokens_per_s_mean": round(_plan_tokens(data, module.start_step) / max(wall, 1e-9), 3),
-        "global_rank": trainer.global_rank,
-    }
-
-
-def _plan_tokens(data: SFTDataModule, start_step: int) -> int:
-    """Non-padding tokens of the steps this session trained (all ranks)."""
-    return sum(
-        len(data.examples[i].input_ids)
-        for step in data.plan[start_step:]
-        for rank in step
-        for batch in rank
-        for i in batch
-    )
-
-
-def _training_dtype(opt: Any) -> str:
-    """Master weights stay float32 unless precision is bf16-true."""
-    return "bfloat16" if resolve_precision(opt) == "bf16-true" else "float32"
-
-
-def run_job(job: dict[str, Any], loggers: list[Any] | bool = False) -> dict[str, Any]:
-    """Load the model and the kept samples named by `job`, train, export; metrics on rank 0."""
-    from transformers import AutoConfig, AutoTokenizer
-
-    from ssd.models import load_model
-
-    opt = OmegaConf.create(job["finetune"])
-    out = Path(job["out"])
-    trust = job["trust_remote_code"]
-    model, tokenizer = load_model(job["model_dir"], _training_dtype(opt), trust)
-    pairs = [
-        make_example(r["prompt_ids"], r["completion_ids"], opt.max_seq_len)
-        for r in read_samples(Path(job["kept"]))
-    ]
-    examples = [example for example, _ in pairs]
-    export = {
-        "config": AutoConfig.from_pretrained(job["model_dir"], trust_remote_code=trust),
-        "tokenizer": AutoTokenizer.from_pretrained(job["model_dir"], trust_remote_code=trust),
-    }
-    first = {"finetune/kept_samples": len(examples)}
-    first["finetune/truncated"] = sum(truncated for _, truncated in pairs)
-    metrics = train_sft(
-        model,
-        examples,
-        opt,
-        job["seed"],
-        tokenizer.pad_token_id,
-        loggers,
-        "finetune",
-        out,
-        export,
-        first_metrics=first,
-    )
-    metrics["n_truncated"] = first["finetune/truncated"]
-    metrics["checkpoints"] = saved_checkpoints(out, metrics["steps"])
-    if metrics.pop("global_rank") == 0:
-        atomic_write_json(out / TRAIN_METRICS, metrics)
-    return metrics
-
-
-def _launch_worker(job_path: Path, opt: Any) -> None:
-    """Train in `python -m ssd.stages.finetune JOB` so only that script is re-run on every rank."""
-    cmd = [sys.executable, "-m", "ssd.stages.finetune", str(job_path)]
-    env = dict(os.environ)
-    if opt.num_nodes > 1:  # one task per device over the allocation's nodes
-        # --overlap: the job's own step (submitit's srun, one task per device) still holds the
-        # allocation; this step shares it instead of waiting for resources that never free up.
-        cmd = [
-            "srun",
-            "--overlap",
-            f"--nodes={opt.num_nodes}",
-            f"--ntasks-per-node={opt.devices}",
-            *cmd,
-        ]
-    else:
-        env[LOCAL_WORKER_ENV] = "1"
-        for key in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "NODE_RANK"):
-            env.pop(key, None)  # left by an earlier group in this process: pick a fresh port
-    subprocess.run(cmd, env=env, check=True)
-
-
-def _replay_csv(logs: Path, tracker: Any) -> None:
-    """Send a worker's CSV metrics to the pipeline's tracker (W&B), one row per step."""
-    import csv
-
-    for path in sorted(logs.rglob("metrics.csv")):
-        with path.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                values = {k: float(v) for k, v in row.items() if v not in ("", None)}
-                step = values.pop("step", None)
-                tracker.log({**values, "trainer/global_step": step})
-
-
-def finetune_spec(cfg: Any, seed: int) -> dict[str, Any]:
-    """What determines the checkpoints: the finetune config (not where it runs) and the seed."""
-    spec = OmegaConf.to_container(cfg.finetune, resolve=True)
-    for key in ("accelerator", "num_workers", "gradient_checkpointing"):
-        spec.pop(key, None)
-    spec["precision"] = resolve_precision(cfg.finetune)
-    if not spec["lora"]["enabled"]:
-        spec["lora"] = {"enabled": False}
-    spec["seed"] = seed
-    return spec
 
 
 def finetune(
-    cfg: Any, model_dir: Path, model_key: str, kept: StageOutput, seed: int, tracker: Any = None
+    model: ModelRef,
+    kept: StageOutput,
+    seed: int,
+    settings: FinetuneConfig,
+    trust_remote_code: bool,
+    cache: Cache,
+    tracker: Any = None,
 ) -> StageOutput:
-    """Run (or reuse, or resume) SFT of the model at `model_dir` on the kept samples."""
+    """Run (or reuse, or resume) SFT of `model` on the kept samples; `.model` is the result."""
 
     def compute(out: Path) -> dict[str, Any]:
         if (out / TRAIN_METRICS).is_file() and (out / "model" / "config.json").is_file():
             return read_json(out / TRAIN_METRICS)  # trained before a kill, manifest missing
         job = {
-            "finetune": OmegaConf.to_container(cfg.finetune, resolve=True),
-            "model_dir": str(model_dir),
-            "trust_remote_code": cfg.model.trust_remote_code,
+            "finetune": asdict(settings),
+            "model_dir": str(model.path),
+            "trust_remote_code": trust_remote_code,
             "kept": str(kept.path / "kept.jsonl"),
             "seed": seed,
             "out": str(out),
         }
-        if world_size(cfg.finetune) == 1:
+        if world_size(settings) == 1:
             loggers = tracker.lightning_loggers() if tracker is not None else False
             return run_job(job, loggers)
         atomic_write_json(out / "job.json", job)
-        _launch_worker(out / "job.json", cfg.finetune)
+        launch_worker(out / "job.json", settings)
         if tracker is not None:
-            _replay_csv(out / "logs", tracker)
+            replay_csv(out / "logs", tracker)
         return read_json(out / TRAIN_METRICS)
 
-    inputs = {"model": model_key, "kept": kept.key}
-    return run_stage(cfg.paths.cache_dir, "finetune", finetune_spec(cfg, seed), inputs, compute)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Worker entry: `python -m ssd.stages.finetune JOB.json` (every rank runs it)."""
-    from lightning.pytorch.loggers import CSVLogger
-
-    job = read_json(Path((argv or sys.argv[1:])[0]))
-    run_job(job, [CSVLogger(save_dir=str(Path(job["out"]) / "logs"), name="", version="")])
-
-
-if __name__ == "__main__":
-    main()
+    # `precision=auto` trains differently on a GPU and a CPU: the key holds what it resolved to.
+    args = {"seed": seed, "precision": resolve_precision(settings)}
+    inputs = {"model": model.key, "kept": kept.key}
+    return cache.run("finetune", compute, {"finetune": settings}, args, inputs, model="model")

@@ -1,6 +1,6 @@
 """Stage `sample`: one (or n) completion per prompt from the frozen model at (T_train, top-k, top-p).
 
-Call `sample(cfg, model_dir, model_key, prompts, seed)`; it returns the cached stage output whose
+Call `sample(model, prompts, seed, settings, data, toy, generation, cache)`; it returns the cached stage output whose
 `samples.jsonl` holds one row per completion with the rendered prompt, token ids, finish reason and
 degeneracy flags. The pool is cut into shards of `sampling.shard_size` prompts, each written
 atomically with a header naming the stage key, so a killed stage regenerates only missing shards
@@ -16,140 +16,32 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
-from ssd.cache import (
-    MANIFEST,
-    ShardsPending,
-    StageOutput,
-    atomic_write_text,
-    read_json,
-    run_stage,
-    stage_paths,
-)
+from ssd.artifacts import ModelRef, read_jsonl, write_jsonl
+from ssd.cache import MANIFEST, Cache, ShardsPending, StageOutput
+from ssd.config.schema import DataConfig, ModelConfig, SamplingConfig, ToyTaskConfig
 from ssd.data import Prompt
-from ssd.generation.backends import GenerationRequest, make_backend
 from ssd.generation.decoding import Decoder
-
-LOOP_NGRAM = 16  # a repetition loop: some run of LOOP_NGRAM tokens occurs ...
-LOOP_MIN_REPEATS = 5  # ... at least this many times in one completion (overlaps count)
+from ssd.generation.sampler import Generation, generate_rows, make_sampler
 
 
-def sampling_decoder(sampling: Any) -> Decoder:
+def sampling_decoder(sampling: SamplingConfig) -> Decoder:
+    """T_train with the training truncation: the decoding SSD samples its training data with."""
     return Decoder(sampling.temperature, sampling.top_k, sampling.top_p)
 
 
-def sample_spec(cfg: Any, seed: int) -> dict[str, Any]:
-    """What determines the samples: pool, prompt rendering and decoding (not batch or shard split)."""
-    s = cfg.sampling
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    if cfg.data.kind == "toy":
-        data["toy"] = OmegaConf.to_container(cfg.toy, resolve=True)
-    template_kwargs = OmegaConf.to_container(cfg.model.chat_template_kwargs, resolve=True)
-    return {
-        "data": data,
-        "temperature": s.temperature,
-        "top_k": s.top_k,
-        "top_p": s.top_p,
-        "n_per_prompt": s.n_per_prompt,
-        "max_new_tokens": s.max_new_tokens,
-        "backend": s.backend,
-        "seed": seed,
-        **({"chat_template_kwargs": template_kwargs} if template_kwargs else {}),
-    }
+def generation_for(sampling: SamplingConfig, data: DataConfig, model: ModelConfig) -> Generation:
+    """The sampling slice's backend settings with the pool's prompt rendering."""
+    return Generation(model, data.prompt, sampling.backend, sampling.batch_size, sampling.vllm)
 
 
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    with Path(path).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
-
-
-def repetition_loop(ids: list[int], ngram: int = LOOP_NGRAM, min_repeats: int = LOOP_MIN_REPEATS):
-    """True when some `ngram` consecutive tokens occur `min_repeats` or more times (overlapping).
-
-    Catches a model stuck repeating a line or paragraph (the usual way long samples degenerate);
-    code rarely repeats the same 16 tokens five times. Not caught: loops whose text drifts
-    (counters, growing indices).
-    """
-    counts: Counter[tuple[int, ...]] = Counter()
-    for start in range(len(ids) - ngram + 1):
-        gram = tuple(ids[start : start + ngram])
-        counts[gram] += 1
-        if counts[gram] >= min_repeats:
-            return True
-    return False
-
-
-def generate_rows(
-    backend: Any,
-    tokenizer: Any,
-    prompts: list[Prompt],
-    prompt_cfg: Any,
-    decoder: Decoder,
-    n_per_prompt: int,
-    max_new_tokens: int,
-    seed: int,
-    progress: str | None = None,
-    template_kwargs: dict[str, Any] | None = None,
-) -> list[dict[str, Any]]:
-    """Render, generate and decode: the rows both the sample stage and the evaluator store."""
-    from ssd.generation.prompts import render
-
-    rendered = {p.id: render(p, tokenizer, prompt_cfg, template_kwargs) for p in prompts}
-    requests = [GenerationRequest(p.id, rendered[p.id][1]) for p in prompts]
-    completions = backend.generate(requests, decoder, n_per_prompt, max_new_tokens, seed, progress)
-    by_id = {p.id: p for p in prompts}
-    rows = []
-    for c in completions:
-        body = c.completion_ids[:-1] if c.finish_reason == "stop" else c.completion_ids
-        rows.append(
-            {
-                "id": f"{c.prompt_id}#{c.sample_index}",
-                "prompt_id": c.prompt_id,
-                "sample_index": c.sample_index,
-                "instance": by_id[c.prompt_id].instance,
-                "prompt": rendered[c.prompt_id][0],
-                "prompt_ids": rendered[c.prompt_id][1],
-                "completion": tokenizer.decode(body, skip_special_tokens=False),
-                "completion_ids": c.completion_ids,
-                "finish_reason": c.finish_reason,
-                "n_completion_tokens": len(c.completion_ids),
-                "length_capped": c.finish_reason == "length",
-                "repetition_loop": repetition_loop(c.completion_ids),
-                "seed": seed,
-            }
-        )
-    return rows
-
-
-def make_sampler(cfg: Any, model_dir: Path) -> tuple[Any, Any]:
-    """(backend, tokenizer) for `sampling.backend`; vllm loads no HF weights of its own."""
-    from ssd.models import load_model, load_tokenizer
-
-    m, s = cfg.model, cfg.sampling
-    if s.backend == "vllm":
-        tokenizer = load_tokenizer(model_dir, m.trust_remote_code)
-        v = s.vllm
-        options = {
-            "dtype": m.dtype,
-            "trust_remote_code": m.trust_remote_code,
-            "max_model_len": v.max_model_len or m.max_context,
-            "tensor_parallel_size": v.tensor_parallel_size,
-            "gpu_memory_utilization": v.gpu_memory_utilization,
-            "enforce_eager": v.enforce_eager,
-            "max_num_seqs": v.max_num_seqs,
-        }
-        return make_backend("vllm", str(model_dir), tokenizer, s.batch_size, **options), tokenizer
-    model, tokenizer = load_model(model_dir, m.dtype, m.trust_remote_code)
-    return make_backend(s.backend, model, tokenizer, s.batch_size), tokenizer
+def sample_key_parts(
+    settings: SamplingConfig, data: DataConfig, model: ModelConfig, toy: ToyTaskConfig | None
+) -> dict[str, Any]:
+    """The typed slices the samples depend on (hashed by `ssd.cache.identity`)."""
+    return {"sampling": settings, "data": data, "model": model, "toy": toy}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -182,8 +74,17 @@ def _shard_done(path: Path, key: str, index: int, chunk: list[Prompt]) -> bool:
 class _ShardWriter:
     """Generates shards on demand, loading the model only when a shard is actually missing."""
 
-    def __init__(self, cfg: Any, model_dir: Path, chunks: list[list[Prompt]], seed: int, key: str):
-        self.cfg = cfg
+    def __init__(
+        self,
+        settings: SamplingConfig,
+        generation: Generation,
+        model_dir: Path,
+        chunks: list[list[Prompt]],
+        seed: int,
+        key: str,
+    ):
+        self.settings = settings
+        self.generation = generation
         self.model_dir = model_dir
         self.chunks = chunks
         self.seed = seed
@@ -191,7 +92,7 @@ class _ShardWriter:
         self.sampler: tuple[Any, Any] | None = None  # (backend, tokenizer), built on first need
 
     def ensure(self, out: Path, indices: list[int], stop_when: Path | None = None) -> None:
-        s = self.cfg.sampling
+        s = self.settings
         for index in indices:
             path = _shard_path(out, index, len(self.chunks))
             if _shard_done(path, self.key, index, self.chunks[index]):
@@ -199,19 +100,18 @@ class _ShardWriter:
             if stop_when is not None and stop_when.is_file():
                 return  # someone finished the whole stage meanwhile
             if self.sampler is None:
-                self.sampler = make_sampler(self.cfg, self.model_dir)
+                self.sampler = make_sampler(self.generation, self.model_dir)
             backend, tokenizer = self.sampler
             rows = generate_rows(
                 backend,
                 tokenizer,
                 self.chunks[index],
-                self.cfg.data.prompt,
+                self.generation,
                 sampling_decoder(s),
                 s.n_per_prompt,
                 s.max_new_tokens,
                 self.seed,
                 progress=f"sample seed={self.seed} shard {index + 1}/{len(self.chunks)}",
-                template_kwargs=OmegaConf.to_container(self.cfg.model.chat_template_kwargs),
             )
             header = _header(self.key, index, self.chunks[index], len(rows))
             write_jsonl(path, [header, *rows])
@@ -222,7 +122,7 @@ def _merge(out: Path, key: str, chunks: list[list[Prompt]], n_per_prompt: int) -
     rows: list[dict[str, Any]] = []
     for index, chunk in enumerate(chunks):
         path = _shard_path(out, index, len(chunks))
-        header, *shard_rows = read_samples(path)
+        header, *shard_rows = read_jsonl(path)
         expected = {(p.id, j) for p in chunk for j in range(n_per_prompt)}
         found = [(r["prompt_id"], r["sample_index"]) for r in shard_rows]
         if header.get("stage_key") != key or len(found) != len(expected) or set(found) != expected:
@@ -235,19 +135,35 @@ def _merge(out: Path, key: str, chunks: list[list[Prompt]], n_per_prompt: int) -
 
 
 def sample(
-    cfg: Any, model_dir: Path, model_key: str, prompts: list[Prompt], seed: int
+    model: ModelRef,
+    prompts: list[Prompt],
+    seed: int,
+    settings: SamplingConfig,
+    data: DataConfig,
+    model_cfg: ModelConfig,
+    toy: ToyTaskConfig | None,
+    cache: Cache,
 ) -> StageOutput:
-    """Run (or reuse) the sample stage for one seed; returns the stage output.
+    """Run (or reuse) the sample stage for one seed.
+
+    Args:
+        model: the model to sample from (the base, or the previous round's SSD model).
+        prompts: the pool, in order; `settings.shard_size` of them per shard.
+        seed: this replicate's seed (not `settings.seed`, the first replicate's).
+        toy: the toy language when the pool is the toy's (part of the key), else None.
 
     Raises:
-        ShardsPending: `sampling.shard_id` is set, this task's shards are written and others are
-            still missing (the task that writes the last one finishes the stage).
+        ShardsPending: `settings.shard_id` is set, this task's shards are written and others
+            are still missing (the task that writes the last one finishes the stage).
     """
-    s = cfg.sampling
-    spec, inputs = sample_spec(cfg, seed), {"model": model_key}
+    s = settings
+    config = sample_key_parts(settings, data, model_cfg, toy)
+    args, inputs = {"seed": seed}, {"model": model.key}
     chunks = [prompts[i : i + s.shard_size] for i in range(0, len(prompts), s.shard_size)]
-    key, final, partial = stage_paths(cfg.paths.cache_dir, "sample", spec, inputs)
-    writer = _ShardWriter(cfg, model_dir, chunks, seed, key)
+    key = cache.key("sample", config, args, inputs)
+    final, partial = cache.paths("sample", key)
+    generation = generation_for(settings, data, model_cfg)
+    writer = _ShardWriter(settings, generation, model.path, chunks, seed, key)
     if s.shard_id is not None and not (final / MANIFEST).is_file():
         partial.mkdir(parents=True, exist_ok=True)
         mine = list(range(s.shard_id, len(chunks), s.num_shards))
@@ -262,8 +178,6 @@ def sample(
                 f"sample: shard_id={s.shard_id} wrote its {len(mine)} shard(s); "
                 f"{len(missing)}/{len(chunks)} still missing, the last array task merges them"
             )
-        if (final / MANIFEST).is_file():
-            return StageOutput("sample", key, final, read_json(final / MANIFEST), reused=True)
 
     def compute(out: Path) -> dict[str, Any]:
         writer.ensure(out, list(range(len(chunks))))
@@ -281,4 +195,4 @@ def sample(
             "mean_completion_tokens": n_tokens / max(len(rows), 1),
         }
 
-    return run_stage(cfg.paths.cache_dir, "sample", spec, inputs, compute)
+    return cache.run("sample", compute, config, args, inputs)

@@ -1,7 +1,7 @@
 """The SGD student of the paper's toy: `ssd toy paper --sgd N` (paper-notes §7, the extension).
 
 The exact SSD student of `ssd.toy.paper` is what a tabular student converges to. Here a tiny Qwen3
-(`ssd.models.build_tiny_model`) is instead trained by `ssd.stages.finetune.train_sft`, the pipeline's
+(`ssd.models.build_tiny_model`) is instead trained by `ssd.sft.loop.train_sft`, the pipeline's
 Lightning loop, on N trajectories sampled from the teacher's SSD training decoding (T_train 0.9,
 top-p 0.85). A trajectory starts at a `<root>` token and stops at PASS or at the first FAIL; the
 network reads the state from its prefix (root / fork after entering path A or B / lock 1-3), so it
@@ -146,7 +146,8 @@ def train_network_student(
     """
     from ssd.config.schema import FinetuneConfig
     from ssd.models import build_tiny_model
-    from ssd.stages.finetune import make_example, train_sft
+    from ssd.sft.data import make_example
+    from ssd.sft.loop import train_sft
 
     tokenizer = _tokenizer()
     toy_ids = tokenizer.convert_tokens_to_ids([f"t{i}" for i in range(VOCAB_SIZE)])

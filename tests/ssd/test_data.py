@@ -54,14 +54,14 @@ def test_a_bad_row_is_a_config_error_naming_file_and_line(make_cfg, tmp_path, li
     pool.write_text(FIXTURE.read_text().splitlines()[0] + "\n" + line + "\n")
     cfg = make_cfg("data=rstar_seed", f"data.path={pool}")
     with pytest.raises(ConfigError, match=message):
-        load_prompts(cfg)
+        load_prompts(cfg.data, cfg.toy)
 
 
 def test_local_file_in_the_seed_sft_schema_with_limit(make_cfg):
     cfg = make_cfg("data=rstar_seed", f"data.path={FIXTURE}", "data.limit=2")
-    assert [p.id for p in load_prompts(cfg)] == ["seed_0", "seed_1"]
+    assert [p.id for p in load_prompts(cfg.data, cfg.toy)] == ["seed_0", "seed_1"]
     cfg = make_cfg("data=rstar_seed", f"data.path={FIXTURE}", "data.dedup=false")
-    assert len(load_prompts(cfg)) == 6
+    assert len(load_prompts(cfg.data, cfg.toy)) == 6
 
 
 def test_hub_loading_code_runs_on_a_local_snapshot_of_the_dataset(make_cfg, tmp_path):
@@ -83,7 +83,7 @@ def test_hub_loading_code_runs_on_a_local_snapshot_of_the_dataset(make_cfg, tmp_
         pa.Table.from_pylist(rows), snapshot / "seed_sft" / "data-00000-of-00001.parquet"
     )
     cfg = make_cfg("data=rstar_seed", f"data.hf_dataset={snapshot}")
-    prompts = load_prompts(cfg)
+    prompts = load_prompts(cfg.data, cfg.toy)
     # Dataset rows are numbered from 0 (file lines from 1): the collision id says so.
     assert [p.id for p in prompts] == ["seed_0", "seed_1", "seed_3", "seed_3/5"]
 

@@ -266,8 +266,8 @@ CLI_SETTINGS = AnalysisSettings(
 
 
 def test_cli_writes_json_and_pngs_and_streaming_changes_nothing(model_pair, tmp_path, capsys):
+    from ssd.analysis.stream import to_context
     from ssd.models import load_model
-    from ssd.stages.analyze import to_context
 
     base_dir, ssd_dir = model_pair
     _, tokenizer = load_model(base_dir)
@@ -310,8 +310,8 @@ def test_cli_refuses_bad_input(model_pair, tmp_path):
 
 
 def test_output_head_check_catches_post_processed_logits(model_pair):
+    from ssd.analysis.stream import check_output_head
     from ssd.models import load_model
-    from ssd.stages.analyze import check_output_head
 
     model, _ = load_model(model_pair[0])
     ids = torch.tensor([[2, 5, 6, 7]])
@@ -326,50 +326,45 @@ def test_output_head_check_catches_post_processed_logits(model_pair):
 
 
 def test_stage_is_cached_keyed_and_on_only_for_the_toy(make_cfg, model_pair, tmp_path):
-    from ssd.cache import StageOutput
-    from ssd.models import load_model
-    from ssd.stages.analyze import analyze, analyze_enabled
-    from ssd.stages.base import ModelRef
+    from dataclasses import replace
 
-    cfg = make_cfg(
-        "eval.temperatures=[0.5,1.0]",
-        "sampling.top_p=0.5",
-        "analyze.plots=false",
-        cache=tmp_path / "cache",
+    from ssd.artifacts import ModelRef
+    from ssd.cache import Cache, StageOutput
+    from ssd.models import load_model
+    from ssd.pipeline import typed
+    from ssd.replicate import analyze_enabled
+    from ssd.stages.analyze import analysis_settings, analyze
+
+    cfg = make_cfg("eval.temperatures=[0.5,1.0]", "sampling.top_p=0.5", "analyze.plots=false")
+    config = typed(cfg)
+    assert analyze_enabled(config)
+    assert not analyze_enabled(replace(config, model=replace(config.model, kind="hf")))
+    forced_on = replace(config.analyze, enabled=True)
+    assert analyze_enabled(
+        replace(config, model=replace(config.model, kind="hf"), analyze=forced_on)
     )
-    assert analyze_enabled(cfg)
-    cfg.model.kind = "hf"
-    assert not analyze_enabled(cfg)
-    cfg.analyze.enabled = True
-    assert analyze_enabled(cfg)
     _, tokenizer = load_model(model_pair[0])
     kept = StageOutput("filter", "kept-key", tmp_path / "kept", {}, reused=False)
     kept.path.mkdir()
     write_contexts(kept.path / "kept.jsonl", tokenizer)
     base, ssd = ModelRef(model_pair[0], "base-key"), ModelRef(model_pair[1], "ssd-key")
-    first = analyze(cfg, base, ssd, kept)
+    cache = Cache.at(tmp_path / "cache")
+    settings = analysis_settings(config.sampling, config.eval)
+
+    def run(analyze_cfg=config.analyze, analysis=settings):
+        return analyze(base, ssd, kept, analyze_cfg, analysis, config.model, cache)
+
+    first = run()
     assert not first.reused and (first.path / "analysis.json").is_file()
     assert first.metrics["n_positions"] == 33 and 0 < first.metrics["lock_fraction"] < 1
     assert {"base/lock_distractor_mass", "ssd/fork_entropy_bits", "mean_support_size"} <= set(
         first.metrics
     )
-    assert analyze(cfg, base, ssd, kept).reused
-    cfg.analyze.batch_size = 2  # where and how it runs is not part of the key
-    assert analyze(cfg, base, ssd, kept).key == first.key
-    cfg.sampling.temperature = 1.3  # the support S_s is
-    assert analyze(cfg, base, ssd, kept).key != first.key
-
-
-@pytest.mark.parametrize(
-    "override,message",
-    [("analyze.max_contexts=0", "analyze.max_contexts"), ("analyze.device=tpu", "analyze.device")],
-)
-def test_bad_analyze_config_stops_before_compute(make_cfg, override, message):
-    from ssd.config.schema import ConfigError
-    from ssd.config.validation import validate
-
-    with pytest.raises(ConfigError, match=message):
-        validate(make_cfg(override))
+    assert run().reused
+    # where and how it runs is not part of the key
+    assert run(replace(config.analyze, batch_size=2)).key == first.key
+    hotter = analysis_settings(replace(config.sampling, temperature=1.3), config.eval)
+    assert run(analysis=hotter).key != first.key  # the support S_s is
 
 
 def test_sweep_rows_and_chart_against_t_train(tmp_path):

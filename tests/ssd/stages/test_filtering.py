@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from omegaconf import OmegaConf
 
+from ssd.artifacts import write_jsonl
 from ssd.config.schema import FilterConfig
 from ssd.stages.filtering import ZeroSignalError, apply_filter, filter_samples
-from ssd.stages.sample import write_jsonl
 
 ROWS = [
     {"id": "a", "completion": ""},
@@ -20,7 +19,7 @@ ROWS = [
 
 
 def cfg(**changes):
-    return OmegaConf.merge(OmegaConf.structured(FilterConfig), changes)
+    return FilterConfig(**changes)
 
 
 def ids(rows):
@@ -44,17 +43,16 @@ def test_none_filter_keeps_everything():
     assert ids(kept) == ids(ROWS) and dropped == {}
 
 
-def test_zero_signal_guard_stops_before_training_on_nothing(make_cfg, tmp_path):
-    from ssd.cache import StageOutput
+def test_zero_signal_guard_stops_before_training_on_nothing(tmp_path):
+    from ssd.cache import Cache, StageOutput
 
     samples_dir = tmp_path / "samples"
     write_jsonl(
         samples_dir / "samples.jsonl", [{"id": str(i), "completion": ""} for i in range(10)]
     )
-    run_cfg = make_cfg(cache=tmp_path / "cache")
     samples = StageOutput("sample", "k", samples_dir, {}, reused=True)
     with pytest.raises(ZeroSignalError, match="min_kept_fraction"):
-        filter_samples(run_cfg, samples)
+        filter_samples(samples, FilterConfig(), Cache.at(tmp_path / "cache"))
     assert not list((tmp_path / "cache" / "filter").glob("*/manifest.json"))
 
 

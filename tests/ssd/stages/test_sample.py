@@ -13,13 +13,18 @@ from omegaconf import OmegaConf
 from scipy.stats import chi2
 
 import ssd.stages.sample as sample_module
+from ssd.artifacts import ModelRef
+from ssd.artifacts import read_jsonl as read_samples
+from ssd.cache import Cache
 from ssd.data import Prompt, load_prompts
 from ssd.generation.backends import GenerationRequest
 from ssd.generation.backends.hf import HFBackend
 from ssd.generation.decoding import Decoder
 from ssd.generation.prompts import render
+from ssd.generation.sampler import repetition_loop
 from ssd.models import load_model
-from ssd.stages.sample import ShardsPending, read_samples, repetition_loop, sample
+from ssd.pipeline import typed
+from ssd.stages.sample import ShardsPending, sample
 
 FIXTURE = ASSETS / "rstar_seed_sft.jsonl"
 DECODERS = [
@@ -155,13 +160,15 @@ def stage_cfg(make_cfg, tiny_code_model_dir):
             *overrides,
             cache=cache,
         )
-        return cfg, load_prompts(cfg)
+        return cfg, load_prompts(cfg.data, cfg.toy)
 
     return _make
 
 
 def run_sample(cfg, prompts, model_dir):
-    return sample(cfg, model_dir, "tiny", prompts, seed=0)
+    c = typed(cfg)
+    cache = Cache.at(c.paths.cache_dir)
+    return sample(ModelRef(model_dir, "tiny"), prompts, 0, c.sampling, c.data, c.model, None, cache)
 
 
 def test_array_tasks_split_the_pool_and_the_last_one_merges_the_same_rows(
@@ -217,8 +224,10 @@ def test_a_shard_from_another_config_is_not_reused(stage_cfg, tmp_path, tiny_cod
         run_sample(cfg, prompts, tiny_code_model_dir)
     (stale,) = (tmp_path / "cache" / "sample").glob("*.partial/shards/shard-00000-*.jsonl")
     other, _ = stage_cfg(tmp_path / "cache", "sampling.temperature=0.5")
-    spec = sample_module.sample_spec(other, 0)
-    _, _, partial = sample_module.stage_paths(tmp_path / "cache", "sample", spec, {"model": "tiny"})
+    c, cache = typed(other), Cache.at(tmp_path / "cache")
+    parts = sample_module.sample_key_parts(c.sampling, c.data, c.model, None)
+    key = cache.key("sample", parts, {"seed": 0}, {"model": "tiny"})
+    _, partial = cache.paths("sample", key)
     (partial / "shards").mkdir(parents=True)
     (partial / "shards" / stale.name).write_text(stale.read_text())  # right name, other stage
     out = run_sample(other, prompts, tiny_code_model_dir)

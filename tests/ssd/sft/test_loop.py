@@ -15,15 +15,18 @@ from omegaconf import OmegaConf
 from ssd.config.schema import ConfigError, FinetuneConfig
 from ssd.config.validation import validate
 from ssd.models import load_model
-from ssd.sft.data import BatchShape, padding_fraction, plan_steps, steps_per_epoch, total_steps
-from ssd.stages.finetune import (
+from ssd.sft.data import (
     IGNORE,
+    BatchShape,
     collate,
-    completion_loss,
     make_example,
-    train_sft,
-    warmup_cosine,
+    padding_fraction,
+    plan_steps,
+    steps_per_epoch,
+    total_steps,
 )
+from ssd.sft.loop import train_sft
+from ssd.sft.module import completion_loss, warmup_cosine
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -185,7 +188,7 @@ def test_cluster_shape_precision_and_slurm_requeue_wiring(monkeypatch):
     (submitit does); a worker we launched ourselves manages its own ranks."""
     from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
 
-    from ssd.stages.finetune import LOCAL_WORKER_ENV, _plugins, batch_shape, resolve_precision
+    from ssd.sft.loop import LOCAL_WORKER_ENV, _plugins, batch_shape, resolve_precision
 
     shape = batch_shape(opt_for(batch_size=2, global_batch_size=32, devices=4, num_nodes=2))
     assert (shape.accumulate, shape.world_size) == (2, 8)

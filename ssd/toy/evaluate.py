@@ -1,0 +1,161 @@
+"""The toy's evaluation: exact pass@1 by teacher forcing, pass@k from samples, lock/fork diagnostics.
+
+On the toy, pass@1 is EXACT: the sum over every valid sequence of its probability under the
+decoding rule, read off one teacher-forced pass. Sampled pass@k draws `n_samples` completions per
+problem through the same sampling backend SSD uses. Called by the evaluate stage
+(ssd/stages/evaluate.py) for `eval.benchmark.name=toy`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ssd.artifacts import ModelRef
+from ssd.config.schema import EvalConfig, ToyTaskConfig
+from ssd.data import Prompt
+from ssd.generation.backends import make_backend
+from ssd.generation.decoding import Decoder
+from ssd.generation.sampler import Generation, generate_rows
+from ssd.metrics import bootstrap_ci, pass_at_k
+from ssd.models import load_model
+from ssd.toy.task import ToyTask
+
+LOCK_KINDS = ("lock", "hard_lock", "end")
+FORK_KINDS = ("fork", "trap_fork")
+
+
+def _outcome_of_token(tokenizer: Any, task: ToyTask) -> dict[int, int]:
+    table = {}
+    for token, token_id in tokenizer.get_vocab().items():
+        if token == tokenizer.eos_token:
+            table[token_id] = task.eos_outcome
+        elif token.startswith("t") and token[1:].isdigit():
+            table[token_id] = int(token[1:])
+    return table
+
+
+def _token_of_outcome(tokenizer: Any, task: ToyTask) -> list[int]:
+    return [
+        tokenizer.eos_token_id
+        if o == task.eos_outcome
+        else tokenizer.convert_tokens_to_ids(f"t{o}")
+        for o in range(task.n_outcomes)
+    ]
+
+
+@torch.inference_mode()
+def toy_teacher_forcing(model: Any, tokenizer: Any, task: ToyTask) -> dict[str, Any]:
+    """Logits at every position of every valid sequence, with the state met there."""
+    sequences = task.valid_sequences
+    token_of = _token_of_outcome(tokenizer, task)
+    prompt_ids = [tokenizer.convert_tokens_to_ids(f"P{i}") for i, _ in sequences]
+    ids = torch.tensor(
+        [
+            [p] + [token_of[o] for o in seq]
+            for p, (_, seq) in zip(prompt_ids, sequences, strict=True)
+        ]
+    )
+    logits = model(input_ids=ids).logits[:, :-1].float()  # position j predicts completion token j
+    targets = ids[:, 1:]
+    states = [[st for _, st, _ in task.walk(i, list(seq))] for i, seq in sequences]
+    return {"logits": logits, "targets": targets, "states": states, "token_of": token_of}
+
+
+def toy_exact_pass(forced: dict[str, Any], task: ToyTask, decoder: Decoder) -> np.ndarray:
+    """Exact P(pass) per instance: sum over valid sequences of the product of decoded probs."""
+    probs = decoder.probs(forced["logits"])
+    chosen = probs.gather(-1, forced["targets"].unsqueeze(-1)).squeeze(-1)
+    per_sequence = chosen.double().prod(-1).numpy()
+    per_instance = np.zeros(task.cfg.n_instances)
+    for (instance, _), p in zip(task.valid_sequences, per_sequence, strict=True):
+        per_instance[instance] += p
+    return per_instance
+
+
+def toy_diagnostics(forced: dict[str, Any], task: ToyTask) -> dict[str, float]:
+    """Lock distractor mass and fork entropy (bits) of the model at T=1, each state counted once."""
+    probs = forced["logits"].softmax(-1)
+    token_of = forced["token_of"]
+    lock_mass, fork_entropy, seen = [], [], set()
+    for row, states in enumerate(forced["states"]):
+        for col, st in enumerate(states):
+            if id(st) in seen:  # a state shared by several valid prefixes counts once
+                continue
+            seen.add(id(st))
+            p = probs[row, col]
+            if st.kind in LOCK_KINDS:
+                lock_mass.append(1.0 - float(p[token_of[st.valid[0]]]))
+            else:
+                fork_entropy.append(float(-(p * torch.log2(p.clamp_min(1e-30))).sum()))
+    return {
+        "lock_distractor_mass": float(np.mean(lock_mass)),
+        "fork_entropy_bits": float(np.mean(fork_entropy)),
+    }
+
+
+def sampled_pass(
+    model: Any,
+    tokenizer: Any,
+    task: ToyTask,
+    decoder: Decoder,
+    generation: Generation,
+    n_samples: int,
+    max_new_tokens: int,
+    seed: int,
+) -> np.ndarray:
+    """Correct counts per instance from `n_samples` samples through the sampling backend."""
+    backend = make_backend(generation.backend, model, tokenizer, generation.batch_size)
+    prompts = [Prompt(f"eval-{i}", f"P{i}", instance=i) for i in range(task.cfg.n_instances)]
+    rows = generate_rows(
+        backend, tokenizer, prompts, generation, decoder, n_samples, max_new_tokens, seed
+    )
+    outcome_of = _outcome_of_token(tokenizer, task)
+    correct = np.zeros(task.cfg.n_instances, dtype=int)
+    for row in rows:
+        outcomes = [outcome_of.get(t, -1) for t in row["completion_ids"]]
+        correct[row["instance"]] += task.passes(row["instance"], outcomes)
+    return correct
+
+
+def evaluate_toy(
+    model: ModelRef,
+    decoder: Decoder,
+    temperatures: list[float],
+    seed: int,
+    settings: EvalConfig,
+    generation: Generation,
+    toy: ToyTaskConfig,
+    label: str,
+) -> dict[str, Any]:
+    """The evaluate stage's result for the toy: one row per T_eval, plus the diagnostics."""
+    m = generation.model
+    hf_model, tokenizer = load_model(model.path, m.dtype, m.trust_remote_code)
+    task = ToyTask(toy)
+    forced = toy_teacher_forcing(hf_model, tokenizer, task)
+    n = settings.n_samples
+    rows = []
+    for t_eval in tqdm(temperatures, desc=f"eval {label} seed={seed}", leave=False):
+        rule = replace(decoder, temperature=t_eval)
+        exact = toy_exact_pass(forced, task, rule)
+        correct = sampled_pass(
+            hf_model, tokenizer, task, rule, generation, n, settings.max_new_tokens, seed
+        )
+        rows.append(
+            {
+                "t_eval": t_eval,
+                "pass@1": float(exact.mean()),
+                "pass@1_ci95": list(bootstrap_ci(exact, seed=seed)),
+                "pass@1_per_problem": exact.tolist(),
+                "sampled": {
+                    f"pass@{k}": float(np.mean([pass_at_k(n, int(c), k) for c in correct]))
+                    for k in settings.k
+                },
+                "n_correct_per_problem": correct.tolist(),
+            }
+        )
+    return {"rows": rows, **toy_diagnostics(forced, task)}
