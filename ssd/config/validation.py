@@ -1,8 +1,9 @@
 """The checks run before any compute: one function per rule family, each raising `ConfigError`.
 
-Hydra's schemas (ssd/config.py) catch unknown keys and wrong types; these add the cross-field rules
-(T >= 0, 0 < top_p <= 1, n_samples >= max k, paths that exist) with one line naming the key, the
-value and what is allowed. Nothing here imports torch.
+Hydra's schemas (ssd/config/schema.py) catch unknown keys, wrong types and bad Enum choices; these
+add the non-identifier choices (ssd/config/choices.py) and the cross-field rules (T >= 0,
+0 < top_p <= 1, n_samples >= max k, paths that exist), each as one line naming the key, the value
+and what is allowed. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ssd.config.choices import CHECKPOINT_WORDS, STR_CHOICES, allows, listed
 from ssd.config.schema import ConfigError, eval_temperatures
 
 
@@ -45,7 +47,6 @@ def validate(cfg: Any) -> None:
     _require(len(eval_temperatures(cfg)) > 0, "eval.temperatures", [], "needs at least one T_eval")
     _require(s.n_per_prompt >= 1, "sampling.n_per_prompt", s.n_per_prompt, "must be >= 1")
     _require(s.max_new_tokens >= 1, "sampling.max_new_tokens", s.max_new_tokens, "must be >= 1")
-    _require(s.backend in ("hf", "vllm"), "sampling.backend", s.backend, "one of hf, vllm")
     _require(s.batch_size >= 1, "sampling.batch_size", s.batch_size, "must be >= 1")
     _require(len(e.k) > 0 and min(e.k) >= 1, "eval.k", list(e.k), "a non-empty list of k >= 1")
     _require(
@@ -70,12 +71,7 @@ def validate(cfg: Any) -> None:
     )
     _require(ft.max_steps is None or ft.max_steps >= 1, "finetune.max_steps", ft.max_steps, ">= 1")
     _require(ft.epochs is None or ft.epochs > 0, "finetune.epochs", ft.epochs, "must be > 0")
-    _require(
-        ft.loss_norm in ("token_mean", "sum"),
-        "finetune.loss_norm",
-        ft.loss_norm,
-        "token_mean or sum",
-    )
+    _validate_str_choices(cfg)
     _validate_finetune(ft)
     validate_allocation(ft, os.environ)
     _validate_selection(cfg)
@@ -87,42 +83,20 @@ def validate(cfg: Any) -> None:
     _validate_benchmark(cfg.eval.benchmark)
 
 
+def _validate_str_choices(cfg: Any) -> None:
+    """The choice fields that cannot be Enums (their values are not identifiers)."""
+    from omegaconf import OmegaConf
+
+    for key, allowed in STR_CHOICES.items():
+        value = OmegaConf.select(cfg, key)
+        _require(allows(allowed, value), key, value, f"one of {listed(allowed)}")
+
+
 def _validate_benchmark(b: Any) -> None:
-    _require(
-        b.name in ("toy", "lcb", "humaneval", "jsonl"),
-        "eval.benchmark.name",
-        b.name,
-        "one of toy, lcb, humaneval, jsonl",
-    )
     if b.name == "toy":
         return
-    _require(
-        b.version in ("v6", "v5", "custom", "all"),
-        "eval.benchmark.version",
-        b.version,
-        "v6, v5, custom or all",
-    )
-    _require(
-        b.tests in ("private", "public+private"),
-        "eval.benchmark.tests",
-        b.tests,
-        "private or public+private",
-    )
-    _require(
-        b.extract in (None, "last", "first", "none"),
-        "eval.benchmark.extract",
-        b.extract,
-        "last, first or none",
-    )
     _require(b.timeout_s > 0, "eval.benchmark.timeout_s", b.timeout_s, "must be > 0")
     _require(b.memory_mb > 0, "eval.benchmark.memory_mb", b.memory_mb, "must be > 0")
-    for level in b.difficulty or []:
-        _require(
-            level in ("easy", "medium", "hard"),
-            "eval.benchmark.difficulty",
-            level,
-            "easy, medium or hard",
-        )
     if b.version == "custom":
         _require(
             bool(b.start and b.end),
@@ -142,23 +116,9 @@ def _validate_benchmark(b: Any) -> None:
 def _validate_analyze(a: Any) -> None:
     for key in ("max_contexts", "max_tokens", "batch_size", "chunk_tokens"):
         _require(a[key] >= 1, f"analyze.{key}", a[key], "must be >= 1")
-    device = str(a.device)
-    _require(
-        device in ("auto", "cpu", "cuda") or device.startswith("cuda:"),
-        "analyze.device",
-        device,
-        "auto, cpu, cuda or cuda:N",
-    )
 
 
 def _validate_finetune(ft: Any) -> None:
-    choices = {
-        "strategy": ("auto", "ddp", "fsdp", "deepspeed"),
-        "precision": ("auto", "32-true", "bf16-mixed", "bf16-true"),
-        "batching": ("length_grouped", "random"),
-    }
-    for key, allowed in choices.items():
-        _require(ft[key] in allowed, f"finetune.{key}", ft[key], f"one of {', '.join(allowed)}")
     for key in ("batch_size", "devices", "num_nodes"):
         _require(ft[key] >= 1, f"finetune.{key}", ft[key], "must be >= 1")
     _require(ft.save_every >= 0, "finetune.save_every", ft.save_every, ">= 0 (0 = final only)")
@@ -210,19 +170,17 @@ def validate_allocation(ft: Any, environ: Mapping[str, str]) -> None:
 
 def _validate_selection(cfg: Any) -> None:
     e, ft = cfg.eval, cfg.finetune
-    _require(
-        e.selection in ("test", "validation"), "eval.selection", e.selection, "test or validation"
-    )
     points = e.checkpoints
+    words = listed(CHECKPOINT_WORDS)
     if isinstance(points, str):
-        _require(points in ("final", "all"), "eval.checkpoints", points, "final, all or [steps]")
+        _require(points in CHECKPOINT_WORDS, "eval.checkpoints", points, f"{words} or [steps]")
     else:
         steps = list(points)
         _require(
             bool(steps) and all(isinstance(s, int) and s >= 1 for s in steps),
             "eval.checkpoints",
             steps,
-            "final, all or a non-empty list of steps >= 1",
+            f"{words} or a non-empty list of steps >= 1",
         )
         if ft.max_steps is not None:
             saved = {ft.max_steps} | (
@@ -253,7 +211,6 @@ def _validate_selection(cfg: Any) -> None:
 
 def _validate_model(cfg: Any) -> None:
     m = cfg.model
-    _require(m.kind in ("toy", "hf"), "model.kind", m.kind, "one of toy, hf")
     if m.kind == "hf":
         _require(bool(m.path), "model.path", m.path, "an HF hub id or an existing model directory")
         if _looks_like_local_path(m.path):
@@ -266,16 +223,7 @@ def _validate_model(cfg: Any) -> None:
                 "not an HF model directory (no config.json)",
             )
         # A hub id (not a local path) is accepted as is: checking it would need the network.
-    _require(
-        m.dtype in ("float32", "bfloat16", "float16", "auto"),
-        "model.dtype",
-        m.dtype,
-        "one of float32, bfloat16, float16, auto",
-    )
     _require(m.max_context >= 1, "model.max_context", m.max_context, "must be >= 1")
-    benchmarks = ("toy", "lcb", "humaneval", "jsonl")
-    name = cfg.eval.benchmark.name
-    _require(name in benchmarks, "eval.benchmark.name", name, f"one of {', '.join(benchmarks)}")
     v = cfg.sampling.vllm
     _require(
         v.tensor_parallel_size >= 1,
@@ -296,7 +244,7 @@ def _validate_model(cfg: Any) -> None:
         "None or >= 1",
     )
     if m.kind == "toy" or cfg.data.kind == "toy" or cfg.eval.benchmark.name == "toy":
-        kinds = (m.kind, cfg.data.kind, cfg.eval.benchmark.name)
+        kinds = tuple(str(k) for k in (m.kind, cfg.data.kind, cfg.eval.benchmark.name))
         _require(
             kinds == ("toy", "toy", "toy"),
             "model/data/eval.benchmark",
@@ -319,13 +267,6 @@ def _validate_model(cfg: Any) -> None:
 
 def _validate_data(cfg: Any) -> None:
     d = cfg.data
-    kinds = ("toy", "jsonl", "rstar")
-    _require(d.kind in kinds, "data.kind", d.kind, f"one of {', '.join(kinds)}")
-    _require(
-        d.prompt.format in ("raw", "chat"), "data.prompt.format", d.prompt.format, "raw or chat"
-    )
-    template = d.prompt.template
-    _require(template in ("plain", "lcb"), "data.prompt.template", template, "plain or lcb")
     _require(d.limit is None or d.limit >= 1, "data.limit", d.limit, "None or >= 1")
     if d.kind == "jsonl":
         from ssd.data import load_jsonl_prompts  # parses the file: a bad row is a config error
