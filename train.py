@@ -1,7 +1,7 @@
 """Run the SSD pipeline with Hydra: `python train.py [overrides]`, or a grid with `-m`.
 
 A switchboard only: compose the config, hand it to `ssd.pipeline.run`, return its objective.
-Invalid configs exit with code 2 and one line naming the key (see ssd/run_cli.py).
+Invalid configs exit with code 2 and one line naming the key (see ssd/cli/run.py).
 """
 
 import hydra
@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from ssd.cli.run import exit_code_for_config_errors, exits_2_on_config_error, job_output_dir
 from ssd.config.schema import register_configs
+from ssd.pipeline import run
 
 register_configs()
 
@@ -16,8 +17,6 @@ register_configs()
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 @exits_2_on_config_error
 def main(cfg: DictConfig) -> float | None:
-    from ssd.pipeline import run
-
     summary = run(cfg, job_output_dir(cfg))
     return summary["best"]["ssd"]["pass@1"] if summary else None
 

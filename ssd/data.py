@@ -119,7 +119,7 @@ def _hub_records(
     hf_dataset: str, hf_config: str, split: str
 ) -> Iterable[tuple[int, dict[str, Any]]]:
     # Only the columns a prompt needs: seed_sft's `response` column is most of its ~12 GB.
-    from datasets import load_dataset
+    from datasets import load_dataset  # lazy: seconds to import, needed only for the hub
 
     columns = ["question_id", "question", "starter_code"]
     dataset = load_dataset(hf_dataset, hf_config, split=split, columns=columns)

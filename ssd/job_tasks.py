@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import time
 
+import submitit
+from submitit.core.utils import JobPaths
+
 
 def task_rank() -> int:
     """This process's task rank in a submitit job (0 outside one).
@@ -19,7 +22,6 @@ def task_rank() -> int:
     """
     if not os.environ.get("SUBMITIT_EXECUTOR"):
         return 0
-    import submitit
 
     return int(submitit.JobEnvironment().global_rank)
 
@@ -30,9 +32,6 @@ def wait_for_task_zero(poll_s: float = 2.0) -> None:
     Exiting at once would also do on a default SLURM, but a cluster with `WaitTime` set ends a
     step that long after its first task exits, which would kill task 0 mid-pipeline.
     """
-    import submitit
-    from submitit.core.utils import JobPaths
-
     env = submitit.JobEnvironment()
     done = JobPaths(os.environ["SUBMITIT_FOLDER"], job_id=env.job_id, task_id=0).result_pickle
     print(

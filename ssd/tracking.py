@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
+
 
 def wandb_mode(mode: str) -> str:
     """auto = online when an API key is configured, offline otherwise (never prompts)."""
@@ -38,8 +40,6 @@ def group_name(sweep: str | None, sweep_dir: str | Path) -> str:
 def sweep_group() -> str | None:
     """Inside a Hydra multirun: the sweep's group (see `group_name`); None in a single run."""
     try:
-        from hydra.core.hydra_config import HydraConfig
-
         hydra_cfg = HydraConfig.get()
     except (ImportError, ValueError):
         return None
@@ -89,6 +89,7 @@ class CsvTracker(Tracker):
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def lightning_loggers(self) -> list[Any]:
+        # Lazy: the pipeline imports this module on its torch-free path (a reused run record).
         from lightning.pytorch.loggers import CSVLogger
 
         return [CSVLogger(save_dir=str(self.dir), name="finetune")]
@@ -108,7 +109,7 @@ class CsvTracker(Tracker):
 
 class WandbTracker(Tracker):
     def __init__(self, cfg: Any, output_dir: Path, run_name: str, config: dict[str, Any]):
-        import wandb
+        import wandb  # lazy: ~1 s to import, and logger=csv|none never needs it
 
         self.wandb = wandb
         self.run = wandb.init(
@@ -124,6 +125,7 @@ class WandbTracker(Tracker):
         )
 
     def lightning_loggers(self) -> list[Any]:
+        # Lazy: the pipeline imports this module on its torch-free path (a reused run record).
         from lightning.pytorch.loggers import WandbLogger
 
         return [WandbLogger(experiment=self.run)]

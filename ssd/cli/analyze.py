@@ -15,7 +15,13 @@ import argparse
 import json
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
+from ssd.analysis import report as analyze_report
 from ssd.analysis.forklock import AnalysisSettings
+from ssd.analysis.stream import analyze_models
+from ssd.artifacts import atomic_write_json
+from ssd.tracking import make_tracker
 
 DEFAULT_EVAL_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 
@@ -100,10 +106,6 @@ def read_contexts(path: str, limit: int | None) -> list[dict]:
 
 
 def _tracker(args: argparse.Namespace, out: Path, config: dict):
-    from omegaconf import OmegaConf
-
-    from ssd.tracking import make_tracker
-
     logger = OmegaConf.create(
         {"name": args.logger, "project": args.wandb_project, "mode": args.wandb_mode,
          "group": "analyze"}
@@ -113,10 +115,6 @@ def _tracker(args: argparse.Namespace, out: Path, config: dict):
 
 def cli(args: argparse.Namespace) -> int:
     """Analyze, write JSON + PNGs, print the summary, log to the tracker when asked."""
-    from ssd.analysis import report as analyze_report
-    from ssd.analysis.stream import analyze_models
-    from ssd.artifacts import atomic_write_json
-
     settings = settings_from_args(args)
     if not Path(args.contexts).is_file():
         raise SystemExit(f"ssd analyze: --contexts {args.contexts}: no such file")

@@ -13,7 +13,12 @@ import sys
 from pathlib import Path
 
 from ssd.codeeval.benchmarks import Problem
+from ssd.codeeval.benchmarks.humaneval import load_humaneval
+from ssd.codeeval.benchmarks.lcb import load_lcb
+from ssd.codeeval.extract import extract_code
+from ssd.codeeval.grading import grade_many
 from ssd.codeeval.summary import summarize
+from ssd.sandbox.execution import isolation_info
 
 ID_KEY = {"humaneval": "task_id", "lcb": "question_id"}
 
@@ -110,10 +115,7 @@ def read_samples(path: Path, id_key: str) -> list[tuple[str, str, str]]:
 
 def _load(args: argparse.Namespace) -> list[Problem]:
     if args.benchmark == "humaneval":
-        from ssd.codeeval.benchmarks.humaneval import load_humaneval
-
         return load_humaneval(args.data)
-    from ssd.codeeval.benchmarks.lcb import load_lcb
 
     return load_lcb(args.data, args.version, args.tests, args.difficulty, args.start, args.end)
 
@@ -131,10 +133,6 @@ def cli(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from ssd.codeeval.extract import extract_code
-    from ssd.codeeval.grading import grade_many
-    from ssd.sandbox.execution import isolation_info
-
     lcb = args.benchmark == "lcb"
     rule = args.extract or ("last" if lcb else "none")
     timeout = args.timeout if args.timeout is not None else (6.0 if lcb else 3.0)

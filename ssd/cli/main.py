@@ -16,7 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "run the SSD pipeline (same as `python train.py`; Hydra overrides follow)",
     ),
     "report": ("ssd.cli.report", "collect a run or multirun directory into tables and PNGs"),
-    "toy": ("ssd.toy.paper", "the paper's fork/lock toy in closed form (`ssd toy paper`)"),
+    "toy": ("ssd.cli.toy", "the paper's fork/lock toy in closed form (`ssd toy paper`)"),
     "grade": (
         "ssd.cli.grade",
         "grade code samples made anywhere against HumanEval or LiveCodeBench",

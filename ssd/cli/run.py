@@ -14,13 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ssd.config.schema import ConfigError
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf.errors import OmegaConfBaseException
+
+from ssd.config.schema import ConfigError, register_configs
+from ssd.pipeline import run
 
 
 def _is_config_error(err: BaseException) -> bool:
-    from hydra.errors import HydraException, MissingConfigException
-    from omegaconf.errors import OmegaConfBaseException
-
     if isinstance(err, ConfigError | MissingConfigException):
         return True
     if isinstance(err, ValueError) and _raised_inside_hydra(err):
@@ -91,17 +94,12 @@ def job_output_dir(cfg: Any) -> Path:
     """This job's directory: `paths.output_dir` if set, else the Hydra run (or multirun job) dir."""
     if cfg.paths.output_dir:
         return Path(cfg.paths.output_dir)
-    from hydra.core.hydra_config import HydraConfig
 
     return Path(HydraConfig.get().runtime.output_dir)
 
 
 def run_passthrough(argv: list[str]) -> int:
     """`ssd run [overrides]`: the same as `python train.py [overrides]`, from any directory."""
-    import hydra
-
-    from ssd.config.schema import register_configs
-
     register_configs()
     conf_dir = Path(__file__).resolve().parent.parent / "conf"
     sys.argv = ["ssd run", *argv]
@@ -109,8 +107,6 @@ def run_passthrough(argv: list[str]) -> int:
     @hydra.main(version_base="1.3", config_path=str(conf_dir), config_name="config")
     @exits_2_on_config_error
     def _main(cfg: Any) -> float | None:
-        from ssd.pipeline import run
-
         summary = run(cfg, job_output_dir(cfg))
         return summary["best"]["ssd"]["pass@1"] if summary else None
 

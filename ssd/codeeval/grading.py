@@ -14,8 +14,13 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from multiprocessing.util import Finalize
+
+from tqdm import tqdm
 
 from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.benchmarks.humaneval import check_program
@@ -202,11 +207,6 @@ def grade_many(
         workers: Pool size; default os.cpu_count().
         progress: Show a tqdm progress bar (stderr).
     """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    from tqdm import tqdm
-
     if not pairs:
         return []
     options = (timeout_s, memory_mb, isolation)
@@ -242,8 +242,6 @@ _WORKER_PROBLEMS: dict[str, Problem] = {}
 
 
 def _init_worker(problems: dict[str, Problem]) -> None:
-    from multiprocessing.util import Finalize
-
     _WORKER_PROBLEMS.update(problems)
     # Pool workers end without atexit hooks; this closes their sandbox (and its staging dir),
     # also when a broken pool terminates them with SIGTERM.

@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from ssd.config.choices import CHECKPOINT_WORDS, STR_CHOICES, allows, listed
 from ssd.config.schema import ConfigError, eval_temperatures
+from ssd.data import load_jsonl_prompts
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -35,8 +38,6 @@ def _looks_like_local_path(path: str) -> bool:
 
 def validate(cfg: Any) -> None:
     """Check every rule that needs no compute; raise ConfigError on the first violation."""
-    from omegaconf import OmegaConf
-
     missing = sorted(OmegaConf.missing_keys(cfg))
     _require(
         not missing, missing[0] if missing else "", "???", "required: set it on the command line"
@@ -85,8 +86,6 @@ def validate(cfg: Any) -> None:
 
 def _validate_str_choices(cfg: Any) -> None:
     """The choice fields that cannot be Enums (their values are not identifiers)."""
-    from omegaconf import OmegaConf
-
     for key, allowed in STR_CHOICES.items():
         value = OmegaConf.select(cfg, key)
         _require(allows(allowed, value), key, value, f"one of {listed(allowed)}")
@@ -269,8 +268,6 @@ def _validate_data(cfg: Any) -> None:
     d = cfg.data
     _require(d.limit is None or d.limit >= 1, "data.limit", d.limit, "None or >= 1")
     if d.kind == "jsonl":
-        from ssd.data import load_jsonl_prompts  # parses the file: a bad row is a config error
-
         load_jsonl_prompts(d.path)
     if d.kind == "rstar" and d.path:  # a local stand-in; the hub dataset is not fetched here
         path = Path(d.path).expanduser()

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from ssd.sandbox.execution import choose_profile
 from ssd.sandbox.launch import Limits, Sandbox, read_capped
@@ -135,13 +136,8 @@ class Runner:
         if self._box is None or self._box.proc.poll() is not None:  # first run, or it died
             self.close()
             self._start()
-        box = self._box
         job_id = secrets.token_hex(8)  # also tags its results, so no stale line is taken for one
-        job_dir = box.stage / job_id
-        job_dir.mkdir(mode=0o755)
-        for i, text in enumerate(inputs):
-            (job_dir / f"{i}.in").write_text(text, encoding="utf-8", errors="surrogatepass")
-            (job_dir / f"{i}.in").chmod(0o644)  # whatever the umask: the sandbox uid reads it
+        job_dir = self._write_inputs(job_id, inputs)
         job = {"id": job_id, "code": code, "mode": mode, "func_name": func_name}
         job.update(timeout_s=timeout_s, n=len(inputs), prelude=prelude, cap=self.cap)
         deadline = time.monotonic() + 5.0 + (timeout_s + 1.0) * len(inputs)
@@ -170,6 +166,15 @@ class Runner:
             if self._box is not None and not self._stop(job_id):
                 self.close()
             shutil.rmtree(job_dir, ignore_errors=True)
+
+    def _write_inputs(self, job_id: str, inputs: Sequence[str]) -> Path:
+        """One file per test input in the staging dir, readable by the sandbox uid."""
+        job_dir = self._box.stage / job_id
+        job_dir.mkdir(mode=0o755)
+        for i, text in enumerate(inputs):
+            (job_dir / f"{i}.in").write_text(text, encoding="utf-8", errors="surrogatepass")
+            (job_dir / f"{i}.in").chmod(0o644)  # whatever the umask: the sandbox uid reads it
+        return job_dir
 
     def _send(self, message: dict, deadline: float) -> str | None:
         data, fd = (json.dumps(message) + "\n").encode(), self._box.proc.stdin.fileno()

@@ -19,6 +19,10 @@ from typing import Any
 
 import lightning as L
 import torch
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+from transformers import AutoModelForCausalLM
+
+from ssd.sft.module import apply_lora
 
 RESUME = Path("resume") / "last.ckpt"
 
@@ -34,8 +38,6 @@ def is_sharded(strategy: Any) -> bool:
 def full_state_dict(trainer: L.Trainer, module: Any) -> dict[str, torch.Tensor] | None:
     """The HF model's full state dict on CPU on global rank 0, None elsewhere (all ranks call it)."""
     if is_sharded(trainer.strategy):
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
         options = StateDictOptions(full_state_dict=True, cpu_offload=True)
         state = get_model_state_dict(trainer.strategy.model, options=options)
         state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
@@ -55,15 +57,11 @@ def save_hf(
     lora: Any = None,
 ) -> Path:
     """An HF model directory from a full state dict (LoRA adapters merged), written atomically."""
-    from transformers import AutoModelForCausalLM
-
     dtype = getattr(config, "dtype", None) or torch.float32
     dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     if lora is not None:
-        from ssd.sft.module import apply_lora
-
         model = apply_lora(model, lora)
     model.load_state_dict(state, strict=True, assign=True)
     # `assign` leaves tied weights (embeddings = output head) as two tensors: tie them again.

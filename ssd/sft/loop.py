@@ -8,6 +8,7 @@ started by `srun` inside the SLURM allocation when num_nodes > 1.
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import subprocess
@@ -19,10 +20,14 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
+from lightning.pytorch.strategies import FSDPStrategy
 from omegaconf import OmegaConf
+from transformers import AutoConfig, AutoTokenizer
 
 from ssd.artifacts import atomic_write_json, read_jsonl
 from ssd.config.schema import FinetuneConfig
+from ssd.models import load_model
 from ssd.sft.checkpoints import RESUME, StepCheckpoints, saved_checkpoints
 from ssd.sft.data import (
     BatchShape,
@@ -74,7 +79,6 @@ def _strategy(opt: Any, model: Any) -> Any:
         return "auto"  # a one-process group would only hold a port and env vars a worker inherits
     if name != "fsdp":
         return name  # auto | ddp | deepspeed (ZeRO-2, Lightning's default stage)
-    from lightning.pytorch.strategies import FSDPStrategy
 
     blocks = set(getattr(model, "_no_split_modules", None) or [])  # e.g. Qwen3DecoderLayer
     layers = {type(m) for m in model.modules() if type(m).__name__ in blocks}
@@ -83,8 +87,6 @@ def _strategy(opt: Any, model: Any) -> Any:
 
 def _plugins() -> list[Any]:
     """Under SLURM, Lightning must not requeue on its own: the submitit launcher does."""
-    from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
-
     if os.environ.get(LOCAL_WORKER_ENV):
         return [LightningEnvironment()]  # ranks are ours to launch, even inside a SLURM job
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
@@ -128,29 +130,7 @@ def train_sft(
     if out is not None and export is not None:
         saver = StepCheckpoints(out, getattr(opt, "save_every", 0), lora=lora, **export)
         all_callbacks.insert(0, saver)
-    on_gpu = getattr(opt, "accelerator", "auto") != "cpu" and torch.cuda.is_available()
-    trainer = L.Trainer(
-        max_steps=n_steps,
-        max_epochs=1,  # the plan is one long epoch of exactly n_steps steps
-        accelerator=getattr(opt, "accelerator", "auto"),
-        devices=getattr(opt, "devices", 1),
-        num_nodes=getattr(opt, "num_nodes", 1),
-        strategy=_strategy(opt, model),
-        precision=resolve_precision(opt),
-        plugins=_plugins(),
-        accumulate_grad_batches=shape.accumulate,
-        gradient_clip_val=opt.grad_clip or None,
-        logger=loggers,
-        callbacks=all_callbacks,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        use_distributed_sampler=False,  # the plan already gives each rank its micro-batches
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-        deterministic="warn" if on_gpu else True,
-    )
+    trainer = _trainer(opt, model, shape, n_steps, loggers, all_callbacks)
     resume = out / RESUME if out is not None and (out / RESUME).exists() else None
     model.train()
     started = time.perf_counter()
@@ -177,6 +157,35 @@ def train_sft(
     }
 
 
+def _trainer(
+    opt: Any, model: Any, shape: BatchShape, n_steps: int, loggers: Any, callbacks: list[Any]
+) -> L.Trainer:
+    """One long epoch of exactly `n_steps` optimizer steps on the configured devices."""
+    on_gpu = getattr(opt, "accelerator", "auto") != "cpu" and torch.cuda.is_available()
+    return L.Trainer(
+        max_steps=n_steps,
+        max_epochs=1,  # the plan is one long epoch of exactly n_steps steps
+        accelerator=getattr(opt, "accelerator", "auto"),
+        devices=getattr(opt, "devices", 1),
+        num_nodes=getattr(opt, "num_nodes", 1),
+        strategy=_strategy(opt, model),
+        precision=resolve_precision(opt),
+        plugins=_plugins(),
+        accumulate_grad_batches=shape.accumulate,
+        gradient_clip_val=opt.grad_clip or None,
+        logger=loggers,
+        callbacks=callbacks,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=False,
+        use_distributed_sampler=False,  # the plan already gives each rank its micro-batches
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        deterministic="warn" if on_gpu else True,
+    )
+
+
 def _plan_tokens(data: SFTDataModule, start_step: int) -> int:
     """Non-padding tokens of the steps this session trained (all ranks)."""
     return sum(
@@ -200,10 +209,6 @@ def finetune_settings(values: dict[str, Any]) -> FinetuneConfig:
 
 def run_job(job: dict[str, Any], loggers: list[Any] | bool = False) -> dict[str, Any]:
     """Load the model and the kept samples named by `job`, train, export; metrics on rank 0."""
-    from transformers import AutoConfig, AutoTokenizer
-
-    from ssd.models import load_model
-
     opt = finetune_settings(job["finetune"])
     out = Path(job["out"])
     trust = job["trust_remote_code"]
@@ -261,8 +266,6 @@ def launch_worker(job_path: Path, opt: Any) -> None:
 
 def replay_csv(logs: Path, tracker: Any) -> None:
     """Send a worker's CSV metrics to the pipeline's tracker (W&B), one row per step."""
-    import csv
-
     for path in sorted(logs.rglob("metrics.csv")):
         with path.open(newline="") as handle:
             for row in csv.DictReader(handle):

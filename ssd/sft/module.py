@@ -48,13 +48,13 @@ def warmup_cosine(step: int, warmup: int, total: int, lr: float, min_lr: float) 
 
 def apply_lora(model: Any, lora: Any) -> Any:
     """Wrap `model` with peft LoRA adapters; only the adapters train."""
-    from peft import get_peft_model
+    from peft import get_peft_model  # lazy: peft takes seconds to import; LoRA is opt-in
 
     return get_peft_model(model, lora_config(lora))
 
 
 def lora_config(lora: Any) -> Any:
-    from peft import LoraConfig
+    from peft import LoraConfig  # lazy: as above
 
     targets = lora.target_modules
     return LoraConfig(

@@ -15,15 +15,13 @@ from typing import Any
 from ssd.artifacts import ModelRef
 from ssd.cache import Cache, StageOutput
 from ssd.config.schema import FinetuneConfig, ModelConfig, ToyTaskConfig
+from ssd.models import build_tiny_model, build_word_tokenizer, save_model
+from ssd.sft.data import make_example
+from ssd.sft.loop import train_sft
 from ssd.toy.task import ToyTask
 
 
 def _fit_toy_base(model_cfg: ModelConfig, toy: ToyTaskConfig, out: Path) -> dict[str, Any]:
-    # Lazy: a reused base (every rerun) must not pay for importing torch and Lightning.
-    from ssd.models import build_tiny_model, build_word_tokenizer, save_model
-    from ssd.sft.data import make_example
-    from ssd.sft.loop import train_sft
-
     task = ToyTask(toy)
     tokenizer = build_word_tokenizer(task.vocabulary())
     fit = model_cfg.base_fit

@@ -134,6 +134,25 @@ def _merge(out: Path, key: str, chunks: list[list[Prompt]], n_per_prompt: int) -
     return rows
 
 
+def _write_task_shards(writer: _ShardWriter, s: SamplingConfig, final: Path, partial: Path) -> None:
+    """An array task's share (shards shard_id, shard_id + N, ...), unlocked, into the partial
+    folder; raises ShardsPending unless every shard is then there (this task goes on to merge)."""
+    chunks, key = writer.chunks, writer.key
+    partial.mkdir(parents=True, exist_ok=True)
+    mine = list(range(s.shard_id, len(chunks), s.num_shards))
+    writer.ensure(partial, mine, stop_when=final / MANIFEST)
+    missing = [
+        i
+        for i in range(len(chunks))
+        if not _shard_done(_shard_path(partial, i, len(chunks)), key, i, chunks[i])
+    ]
+    if missing and not (final / MANIFEST).is_file():
+        raise ShardsPending(
+            f"sample: shard_id={s.shard_id} wrote its {len(mine)} shard(s); "
+            f"{len(missing)}/{len(chunks)} still missing, the last array task merges them"
+        )
+
+
 def sample(
     model: ModelRef,
     prompts: list[Prompt],
@@ -165,19 +184,7 @@ def sample(
     generation = generation_for(settings, data, model_cfg)
     writer = _ShardWriter(settings, generation, model.path, chunks, seed, key)
     if s.shard_id is not None and not (final / MANIFEST).is_file():
-        partial.mkdir(parents=True, exist_ok=True)
-        mine = list(range(s.shard_id, len(chunks), s.num_shards))
-        writer.ensure(partial, mine, stop_when=final / MANIFEST)
-        missing = [
-            i
-            for i in range(len(chunks))
-            if not _shard_done(_shard_path(partial, i, len(chunks)), key, i, chunks[i])
-        ]
-        if missing and not (final / MANIFEST).is_file():
-            raise ShardsPending(
-                f"sample: shard_id={s.shard_id} wrote its {len(mine)} shard(s); "
-                f"{len(missing)}/{len(chunks)} still missing, the last array task merges them"
-            )
+        _write_task_shards(writer, s, final, partial)
 
     def compute(out: Path) -> dict[str, Any]:
         writer.ensure(out, list(range(len(chunks))))

@@ -1,6 +1,6 @@
 """Output of ``ssd toy paper``: rich tables, the JSON summary, and the pass-vs-T PNG.
 
-Called by `ssd.toy.paper.cli` with what `ssd.toy.paper.run_toy` returns; holds no maths of its own.
+Called by `ssd toy paper` (ssd/cli/toy.py) with what `ssd.toy.paper.run_toy` returns; holds no maths of its own.
 Files are written atomically (temp file in the target folder, then ``os.replace``).
 """
 

@@ -22,7 +22,11 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from ssd.config.schema import FinetuneConfig
 from ssd.generation.decoding import Decoder
+from ssd.models import build_tiny_model, build_word_tokenizer
+from ssd.sft.data import make_example
+from ssd.sft.loop import train_sft
 from ssd.toy.paper import (
     CORRECT_TOKEN,
     N_LOCKS,
@@ -35,6 +39,7 @@ from ssd.toy.paper import (
     ssd_student_logits,
     teacher_logits,
 )
+from ssd.toy.task import EOS, PAD
 
 ROOT_TOKEN = "<root>"
 STUDENT_ARCH = SimpleNamespace(
@@ -130,9 +135,6 @@ def tabular_mle_logits(trajectories: list[list[int]]) -> torch.Tensor:
 
 
 def _tokenizer():
-    from ssd.models import build_word_tokenizer
-    from ssd.toy.task import EOS, PAD
-
     return build_word_tokenizer([PAD, EOS, ROOT_TOKEN] + [f"t{i}" for i in range(VOCAB_SIZE)])
 
 
@@ -144,11 +146,6 @@ def train_network_student(
     The logits are read at every context of `CONTEXTS` and restricted to the 16 toy tokens: the
     toy's decoder emits only those (the mass the network puts on its special tokens is reported).
     """
-    from ssd.config.schema import FinetuneConfig
-    from ssd.models import build_tiny_model
-    from ssd.sft.data import make_example
-    from ssd.sft.loop import train_sft
-
     tokenizer = _tokenizer()
     toy_ids = tokenizer.convert_tokens_to_ids([f"t{i}" for i in range(VOCAB_SIZE)])
     root_id = tokenizer.convert_tokens_to_ids(ROOT_TOKEN)

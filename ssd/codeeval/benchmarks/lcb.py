@@ -165,7 +165,7 @@ def _files(path: str | Path | Sequence[str | Path]) -> list[Path]:
 def _hf_rows() -> Iterator[tuple[str, object]]:  # pragma: no cover - needs the Hugging Face hub
     # Dataset scripts are gone from `datasets` >= 4, so read the release files as plain JSON;
     # streaming avoids Arrow's "offset overflow" on the huge private-test strings.
-    from datasets import load_dataset
+    from datasets import load_dataset  # lazy: seconds to import, needed only for the hub
 
     rows = load_dataset(HF_DATASET, data_files=list(HF_FILES), split="train", streaming=True)
     for i, row in enumerate(rows):

@@ -15,7 +15,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from ssd.generation.backends import Completion, GenerationRequest, row_uniforms
+from ssd.generation.backends.base import Completion, GenerationRequest, row_uniforms
 from ssd.generation.decoding import Decoder
 from ssd.generation.prompts import stop_token_ids
 

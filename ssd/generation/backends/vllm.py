@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssd.generation.backends import Completion, GenerationRequest, prompt_seed
+from ssd.generation.backends.base import Completion, GenerationRequest, prompt_seed
 from ssd.generation.decoding import Decoder
 from ssd.generation.prompts import stop_token_ids
 
@@ -76,6 +76,7 @@ class VLLMBackend:
     def llm(self) -> Any:
         """The engine, built on first use (loading weights and profiling memory takes a while)."""
         if self._llm is None:
+            # Lazy: vllm is an optional dependency (pip install '.[vllm]').
             from vllm import LLM
             from vllm.platforms import current_platform
 
@@ -93,7 +94,7 @@ class VLLMBackend:
         self, decoder: Decoder, n_per_prompt: int, max_new_tokens: int, seed: int
     ) -> Any:
         """vLLM's SamplingParams for one request; top_k 0 (off) becomes vLLM's -1."""
-        from vllm import SamplingParams
+        from vllm import SamplingParams  # lazy: an optional dependency
 
         extra = None
         if decoder.train_temperature is not None:  # SSD-as-decoder: see vllm_logits.py

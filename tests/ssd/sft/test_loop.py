@@ -161,18 +161,18 @@ def test_sft_lowers_the_loss_on_its_samples(tiny_model_dir):
     [
         (["finetune.epochs=1"], "finetune.max_steps"),
         (["finetune.max_steps=null"], "finetune.max_steps"),
-        (["finetune.strategy=horovod"], "finetune.strategy"),
         (["finetune.precision=16-mixed"], "finetune.precision"),
         (["finetune.strategy=fsdp", "finetune.accelerator=cpu"], "finetune.strategy"),
         (["finetune.num_nodes=3"], "finetune.global_batch_size"),
         (["finetune.lora.enabled=true", "finetune.lora.r=0"], "finetune.lora.r"),
         (["eval.checkpoints=[30]"], "eval.checkpoints"),
         (["eval.checkpoints=latest"], "eval.checkpoints"),
-        (["eval.selection=train"], "eval.selection"),
         (["rounds=0"], "rounds"),
     ],
 )
 def test_finetune_and_selection_settings_are_checked_before_compute(make_cfg, override, key):
+    # Bad choices (strategy, selection, ...) are refused even earlier, at compose:
+    # tests/ssd/config/test_choices.py.
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(make_cfg(*override))
 
