@@ -98,13 +98,36 @@ def job_output_dir(cfg: Any) -> Path:
     return Path(HydraConfig.get().runtime.output_dir)
 
 
+CONF_ENV = "SSD_CONF"  # where `ssd run` finds conf/ when the package is not run from a checkout
+
+
+def conf_dir(environ: dict[str, str] | None = None) -> Path:
+    """The project's Hydra config folder: $SSD_CONF, else the checkout's conf/ beside `ssd/`.
+
+    conf/ is not packaged (the layout keeps it at the top level, where users edit it), so a
+    wheel-installed `ssd` needs SSD_CONF; say so in one line instead of a Hydra traceback.
+    """
+    environ = os.environ if environ is None else environ
+    found = Path(environ[CONF_ENV]) if environ.get(CONF_ENV) else Path(__file__).parents[2] / "conf"
+    if not (found / "config.yaml").is_file():
+        raise ConfigError(
+            f"{CONF_ENV}={str(found)!r} is invalid: no config.yaml there; `ssd run` needs the "
+            "project's conf/ folder: run from a checkout (pip install -e .) or set SSD_CONF"
+        )
+    return found.resolve()
+
+
 def run_passthrough(argv: list[str]) -> int:
     """`ssd run [overrides]`: the same as `python train.py [overrides]`, from any directory."""
     register_configs()
-    conf_dir = Path(__file__).resolve().parent.parent / "conf"
+    try:
+        conf = conf_dir()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     sys.argv = ["ssd run", *argv]
 
-    @hydra.main(version_base="1.3", config_path=str(conf_dir), config_name="config")
+    @hydra.main(version_base="1.3", config_path=str(conf), config_name="config")
     @exits_2_on_config_error
     def _main(cfg: Any) -> float | None:
         summary = run(cfg, job_output_dir(cfg))
