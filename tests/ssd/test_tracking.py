@@ -1,0 +1,192 @@
+"""Trackers read back from disk: real offline W&B runs (the `.wandb` file) and the CSV files.
+
+Nothing here reaches the network: every W&B run is offline, written under tmp_path, and the
+`auto` mode is checked with HOME pointed at an empty folder (no ~/.netrc) and no API key.
+"""
+
+from __future__ import annotations
+
+import csv
+import struct
+from pathlib import Path
+
+import pytest
+from helpers.support import read_wandb_run
+
+from ssd.pipeline import typed
+from ssd.tracking import (
+    CsvTracker,
+    Tracker,
+    WandbTracker,
+    flatten,
+    group_name,
+    make_tracker,
+    sweep_group,
+    wandb_mode,
+)
+
+CONFIG = {"sampling": {"temperature": 1.5, "top_k": 20}, "name": "cell-a", "extra": {}}
+
+
+def logger_cfg(make_cfg, *overrides: str):
+    """The typed `logger` slice, as `ssd.pipeline.run` hands it to `make_tracker`."""
+    return typed(make_cfg(*overrides)).logger
+
+
+def the_run(output_dir: Path) -> Path:
+    (run_dir,) = (output_dir / "wandb").glob("offline-run-*")
+    return run_dir
+
+
+def exit_code(run_dir: Path) -> int | None:
+    """The exit record's code in the run's `.wandb` file (the same framing read_wandb_run reads:
+    a 7-byte file header, then LevelDB-log records in 32 KiB blocks)."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    (path,) = run_dir.glob("*.wandb")
+    raw, pos, block, partial, found = path.read_bytes(), 7, 32768, b"", None
+    while pos + 7 <= len(raw):
+        if block - pos % block < 7:
+            pos += block - pos % block
+            continue
+        _crc, length, kind = struct.unpack("<IHB", raw[pos : pos + 7])
+        if length == 0 and kind == 0:
+            pos += block - pos % block
+            continue
+        data, pos = raw[pos + 7 : pos + 7 + length], pos + 7 + length
+        partial = data if kind in (1, 2) else partial + data
+        if kind in (1, 4):
+            record = pb.Record()
+            record.ParseFromString(partial)
+            if record.WhichOneof("record_type") == "exit":
+                found = record.exit.exit_code
+    return found
+
+
+def png(path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [1, 0])
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def test_flatten_and_group_names():
+    assert flatten(CONFIG) == {
+        "sampling.temperature": 1.5,
+        "sampling.top_k": 20,
+        "name": "cell-a",
+        "extra": {},  # an empty group stays one key instead of vanishing
+    }
+    assert group_name("seeds", "/runs/multirun/2025-01-01/12-00-00") == "seeds/12-00-00"
+    assert group_name(None, "/runs/multirun/12-00-00") == "12-00-00"
+    assert group_name("null", Path("/runs/x")) == "x"  # Hydra's choice of an unset sweep
+    assert sweep_group() is None  # not inside a Hydra multirun
+
+
+def test_wandb_offline_run_records_group_job_type_config_and_summary(make_cfg, tmp_path):
+    cfg = logger_cfg(make_cfg, "logger.name=wandb", "logger.mode=offline", "logger.group=g1")
+    out = tmp_path / "out"
+    tracker = make_tracker(cfg, out, "cell-a", CONFIG)
+    assert isinstance(tracker, WandbTracker)
+    try:
+        tracker.log({"finetune/loss": 2.5}, step=0)
+        tracker.summary({"best/ssd/pass@1": 0.25, "eval/n_samples": 4})
+        tracker.table("eval/pass_at_1", ["T", "pass@1"], [[0.5, 0.1], [1.0, 0.2]])
+        tracker.image("eval/pass_at_1_plot", png(tmp_path / "plot.png"))
+    finally:
+        tracker.finish()
+    run = read_wandb_run(the_run(out))
+    assert (run["group"], run["job_type"]) == ("g1", "cell")
+    assert {"sampling.temperature", "sampling.top_k", "name", "extra"} <= run["config"]
+    assert "sampling" not in run["config"]  # flattened: W&B filters address dotted names
+    assert {"finetune/loss", "best/ssd/pass@1", "eval/n_samples"} <= run["summary"]
+    assert any(key.startswith("eval/pass_at_1/") for key in run["summary"])  # the table
+    assert any(key.startswith("eval/pass_at_1_plot/") for key in run["summary"])  # the image
+    assert list((the_run(out) / "files" / "media" / "images").rglob("*.png"))
+    assert exit_code(the_run(out)) == 0
+
+
+def test_finish_with_a_failure_code_closes_the_run(make_cfg, tmp_path):
+    import wandb
+
+    cfg = logger_cfg(make_cfg, "logger.name=wandb", "logger.mode=offline")
+    tracker = make_tracker(cfg, tmp_path / "failed", "cell-b", CONFIG)
+    assert wandb.run is tracker.run
+    tracker.finish(1)
+    assert wandb.run is None
+    assert exit_code(the_run(tmp_path / "failed")) == 1
+    # A tracker whose job died before finish(): the next one closes it ("finish_previous").
+    stale = make_tracker(cfg, tmp_path / "stale", "cell-c", CONFIG)
+    fresh = make_tracker(cfg, tmp_path / "fresh", "cell-d", CONFIG)
+    try:
+        assert exit_code(the_run(tmp_path / "stale")) is not None
+        assert wandb.run is fresh.run and stale.run is not fresh.run
+    finally:
+        fresh.finish()
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    return home
+
+
+def test_auto_mode_is_offline_without_an_api_key(no_credentials, monkeypatch):
+    assert wandb_mode("auto") == "offline"
+    (no_credentials / ".netrc").write_text("machine example.org login x password y\n")
+    assert wandb_mode("auto") == "offline"  # a netrc for another host is no W&B key
+    (no_credentials / ".netrc").write_text("machine api.wandb.ai login user password k\n")
+    assert wandb_mode("auto") == "online"
+    (no_credentials / ".netrc").unlink()
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    assert wandb_mode("auto") == "online"
+    assert wandb_mode("offline") == "offline" and wandb_mode("disabled") == "disabled"
+
+
+def test_auto_mode_run_is_written_offline(no_credentials, monkeypatch, make_cfg, tmp_path):
+    monkeypatch.delenv("WANDB_MODE", raising=False)  # only the tracker decides the mode here
+    cfg = logger_cfg(make_cfg, "logger.name=wandb")  # the schema's default mode: auto
+    assert cfg.mode == "auto"
+    tracker = make_tracker(cfg, tmp_path / "auto", "cell-e", CONFIG)
+    try:
+        tracker.summary({"best/ssd/pass@1": 0.5})
+    finally:
+        tracker.finish()
+    assert tracker.run.offline
+    assert "best/ssd/pass@1" in read_wandb_run(the_run(tmp_path / "auto"))["summary"]
+
+
+@pytest.mark.slow  # ~5 s: importing Lightning for its CSVLogger
+def test_csv_tracker_writes_summary_tables_and_lightning_metrics(make_cfg, tmp_path):
+    tracker = make_tracker(logger_cfg(make_cfg, "logger.name=csv"), tmp_path, "cell-f", CONFIG)
+    assert isinstance(tracker, CsvTracker)
+    tracker.summary({"b/pass@1": 0.5, "a/n": 3})
+    tracker.table("eval/pass_at_1", ["T", "pass@1"], [[0.5, 0.1], [1.0, 0.2]])
+    (logger,) = tracker.lightning_loggers()
+    logger.log_metrics({"train/loss": 1.25}, step=3)
+    logger.save()
+    tracker.finish(1)
+    with (tmp_path / "csv" / "summary.csv").open() as handle:
+        assert list(csv.reader(handle)) == [["key", "value"], ["a/n", "3"], ["b/pass@1", "0.5"]]
+    with (tmp_path / "csv" / "eval_pass_at_1.csv").open() as handle:
+        assert list(csv.reader(handle)) == [["T", "pass@1"], ["0.5", "0.1"], ["1.0", "0.2"]]
+    (metrics,) = (tmp_path / "csv" / "finetune").glob("version_*/metrics.csv")
+    with metrics.open() as handle:
+        assert [row["train/loss"] for row in csv.DictReader(handle)] == ["1.25"]
+
+
+def test_none_logger_writes_nothing(make_cfg, tmp_path):
+    tracker = make_tracker(logger_cfg(make_cfg), tmp_path / "none", "cell-g", CONFIG)
+    assert type(tracker) is Tracker and tracker.lightning_loggers() is False
+    tracker.summary({"a": 1})
+    tracker.finish(1)
+    assert not (tmp_path / "none").exists()
