@@ -1,129 +1,133 @@
 """Every choice field refuses a bad value with the allowed list, from one source (choices.py).
 
 Enum fields are refused while Hydra composes; the non-identifier ones (precision, tests, device) by
-`validate()`; both as one line on the command line, exit code 2. And no YAML option restates a
-schema default, and every value it states carries a comment: defaults live once, in the schema.
+`validate()`; both as one line on the command line, exit code 2. Members must also keep behaving
+as the plain strings the rest of the code compares, hashes and serialises.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
-from dataclasses import fields, is_dataclass
+import typing
 from enum import Enum
 
 import pytest
-from helpers.support import CONF, REPO
+from helpers.support import REPO
 from hydra.errors import ConfigCompositionException
-from omegaconf import OmegaConf
 
+from ssd.config import choices
 from ssd.config.choices import STR_CHOICES, Choice
 from ssd.config.schema import Config, ConfigError
 from ssd.config.validation import validate
 
 
-def enum_fields(node=None, prefix=""):
-    """(dotted key, Enum type) of every Enum-typed schema field."""
-    import typing
-
-    node = Config() if node is None else node
-    hints = typing.get_type_hints(type(node))
-    for f in fields(node):
-        value, key = getattr(node, f.name), f"{prefix}{f.name}"
-        if is_dataclass(value):
-            yield from enum_fields(value, key + ".")
-            continue
-        for candidate in (hints[f.name], *typing.get_args(hints[f.name])):
-            if isinstance(candidate, type) and issubclass(candidate, Choice):
-                yield key, candidate
+def schema_fields(cls: type = Config, prefix: str = ""):
+    """(dotted key, annotation) of every leaf field of the schema."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint, key = hints[f.name], f"{prefix}{f.name}"
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            yield from schema_fields(hint, key + ".")
+        else:
+            yield key, hint
 
 
-ENUMS = list(enum_fields())
+def choice_in(hint) -> type[Choice] | None:
+    """The Choice an annotation allows: X, X | None, list[X] or list[X] | None."""
+    if isinstance(hint, type) and issubclass(hint, Choice):
+        return hint
+    for arg in typing.get_args(hint):
+        found = choice_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
-def test_the_schema_has_enum_choices_and_each_is_a_choice():
-    keys = {key for key, _ in ENUMS}
-    assert {"sampling.backend", "model.kind", "eval.benchmark.name", "logger.mode"} <= keys
-    for _, enum in ENUMS:
-        assert all(member.name == member.value for member in enum)
+ENUMS = [(key, choice_in(hint)) for key, hint in schema_fields() if choice_in(hint)]
+HINTS = dict(schema_fields())
+
+
+def test_every_choice_class_is_a_schema_field_and_names_equal_values():
+    """Names == values is what makes a member hash and find dict keys as its plain string."""
+    defined = {
+        obj
+        for obj in vars(choices).values()
+        if isinstance(obj, type) and issubclass(obj, Choice) and obj is not Choice
+    }
+    assert defined == {enum for _, enum in ENUMS}
+    for enum in defined:
+        assert [m.name for m in enum] == [m.value for m in enum], enum
 
 
 @pytest.mark.parametrize("key,enum", ENUMS, ids=[k for k, _ in ENUMS])
 def test_a_bad_enum_value_is_refused_at_compose_with_the_allowed_list(make_cfg, key, enum):
+    hint = HINTS[key]
+    is_list = any(typing.get_origin(h) is list for h in (hint, *typing.get_args(hint)))
+    bad = "[bogus]" if is_list else "bogus"
     with pytest.raises(ConfigCompositionException) as err:
-        make_cfg(f"{key}=bogus")
+        make_cfg(f"{key}={bad}")
     message = str(err.value.__cause__ or err.value)
-    assert "bogus" in message and all(member.value in message for member in enum)
+    allowed = ", ".join(member.value for member in enum)
+    assert f"override {key}={bad}" in str(err.value)
+    assert f"Invalid value 'bogus', expected one of [{allowed}]" in message
+
+
+@pytest.mark.parametrize("key", sorted(STR_CHOICES))
+def test_a_string_choice_is_a_str_field_whose_default_and_values_validate(make_cfg, key):
+    assert HINTS[key] is str
+    validate(make_cfg())  # the schema default is one of the allowed values
+    for value in STR_CHOICES[key]:
+        validate(make_cfg(f"{key}={value.replace(':N', ':1')}"))
 
 
 @pytest.mark.parametrize("key", sorted(STR_CHOICES))
 def test_a_bad_string_choice_is_refused_by_validate_with_the_allowed_list(make_cfg, key):
     with pytest.raises(ConfigError) as err:
         validate(make_cfg(f"{key}=bogus"))
-    message = str(err.value)
-    assert message.startswith(f"{key}='bogus' is invalid") and "\n" not in message
-    assert all(value.split(":")[0] in message for value in STR_CHOICES[key])
+    allowed = ", ".join(STR_CHOICES[key])
+    assert str(err.value) == f"{key}='bogus' is invalid: one of {allowed}"
 
 
-def test_a_choice_prints_and_compares_as_its_value(make_cfg):
-    backend = make_cfg().sampling.backend
-    assert isinstance(backend, Enum) and backend == "hf" and f"{backend}" == "hf"
-    assert {"hf": 1}[backend] == 1 and str(backend) == "hf"
+def test_a_numbered_entry_allows_only_a_number(make_cfg):
+    validate(make_cfg("analyze.device=cuda:3"))
+    with pytest.raises(ConfigError, match=r"^analyze.device='cuda:x' is invalid"):
+        validate(make_cfg("analyze.device=cuda:x"))
+
+
+def test_a_choice_prints_compares_hashes_and_serialises_as_its_value(make_cfg):
+    backend = make_cfg("sampling.backend=vllm").sampling.backend
+    assert isinstance(backend, Enum) and backend == "vllm" and backend != "hf"
+    assert (f"{backend}", f"{backend:>5}", str(backend), repr(backend)) == (
+        "vllm",
+        " vllm",
+        "vllm",
+        "'vllm'",
+    )
+    assert {"vllm": 1}[backend] == 1 and backend in {"vllm"}
+    assert json.dumps({"b": backend, backend: 0}) == '{"b": "vllm", "vllm": 0}'
+    assert "/".join(["x", backend]) == "x/vllm"
 
 
 def test_a_bad_choice_on_the_command_line_is_one_line_and_exit_2(tmp_path):
     out = subprocess.run(
-        [sys.executable, "train.py", "sampling.backend=bogus", f"paths.cache_dir={tmp_path}"],
-        cwd=REPO,
+        [
+            sys.executable,
+            str(REPO / "train.py"),
+            "sampling.backend=bogus",
+            f"paths.cache_dir={tmp_path}/cache",
+            "logger=none",
+            f"hydra.run.dir={tmp_path}/run",
+        ],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert out.returncode == 2, out.stderr[-2000:]
     lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "sampling.backend" in lines[0], out.stderr
-    assert "hf" in lines[0] and "vllm" in lines[0]
-
-
-def _leaves(tree, prefix=""):
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    out = {}
-    for key, value in tree.items():
-        out.update(_leaves(value, f"{prefix}.{key}" if prefix else key))
-    return out
-
-
-GROUP_FILES = [
-    p for p in sorted(CONF.glob("*/*.yaml")) if p.parent.name not in ("hydra", "experiment", "sweep")
-]
-
-
-@pytest.mark.parametrize("path", GROUP_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_no_group_option_restates_a_schema_default(path):
-    schema = OmegaConf.to_container(
-        OmegaConf.structured(Config)[path.parent.name], enum_to_str=True
-    )
-    own = OmegaConf.to_container(OmegaConf.load(path))
-    own.pop("defaults", None)
-    defaults = _leaves(schema)
-    restated = {k: v for k, v in _leaves(own).items() if k in defaults and defaults[k] == v}
-    assert not restated, f"{path.relative_to(REPO)} restates schema defaults: {restated}"
-
-
-YAML_FILES = sorted(p for p in CONF.rglob("*.yaml") if "hydra" not in p.parts)
-
-
-@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(CONF)))
-def test_every_yaml_value_carries_a_comment(path):
-    """A `key: value` line says what the value is and its trade-off (a header comment per file)."""
-    lines = path.read_text().splitlines()
-    assert lines and lines[0].startswith("#"), f"{path}: no header comment"
-    bare = []
-    for number, line in enumerate(lines, 1):
-        body = line.split("#", 1)[0].rstrip()
-        if not body or body.endswith(":") or body.lstrip().startswith("- "):
-            continue  # a comment, a section key, or a defaults-list entry
-        if "#" not in line:
-            bare.append(f"{number}: {line.strip()}")
-    assert not bare, f"{path.relative_to(REPO)}: values without a comment: {bare}"
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert "sampling.backend=bogus" in lines[0] and "expected one of [hf, vllm]" in lines[0]
+    assert not (tmp_path / "cache").exists()

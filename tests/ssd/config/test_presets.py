@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from omegaconf import OmegaConf
 
 from ssd.config.validation import validate
 
@@ -107,3 +108,23 @@ def test_official_repo_preset_follows_the_official_code(make_cfg):
     other = make_cfg("experiment=official_repo", "model=qwen3_30b_instruct")
     assert other.model.path == "Qwen/Qwen3-30B-A3B-Instruct-2507"
     validate(cfg)
+
+
+PER_MODEL = {  # what a paper_<model> preset may set itself; the rest comes from _shared/paper.yaml
+    "model": None,
+    "sampling": ("temperature", "top_k", "top_p"),
+    "eval": ("temperature", "top_k", "top_p"),
+    "finetune": ("warmup_steps", "max_steps"),
+}
+
+
+def test_paper_presets_differ_only_in_their_models_numbers(make_cfg):
+    def shared(key):
+        cfg = OmegaConf.to_container(make_cfg(f"experiment=paper_{key}"), enum_to_str=True)
+        for group, keys in PER_MODEL.items():
+            for name in keys or list(cfg[group]):
+                cfg[group].pop(name)
+        return cfg
+
+    first, *others = sorted(TABLE)
+    assert all(shared(key) == shared(first) for key in others)
