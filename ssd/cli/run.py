@@ -44,12 +44,23 @@ def _raised_inside_hydra(err: BaseException) -> bool:
     )
 
 
+def _headline(lines: list[str]) -> str:
+    """The first line, joined with the next when it only announces it ("...while composing:")."""
+    if not lines:
+        return ""
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+
+
 def _one_line(err: BaseException) -> str:
     """First line of the error, the first line of its cause, and the allowed options if listed."""
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    text = lines[0] if lines else type(err).__name__
-    if err.__cause__ is not None and str(err.__cause__).strip():
-        text += f": {str(err.__cause__).strip().splitlines()[0]}"
+    text = _headline(lines) or type(err).__name__
+    cause = [ln.strip() for ln in str(err.__cause__ or "").splitlines() if ln.strip()]
+    if cause:
+        text += f": {_headline(cause)}"
+    key = next((ln for ln in lines + cause if ln.startswith("full_key:")), None)
+    if key and key.split(":", 1)[1].strip() not in text:
+        text += f" ({key})"
     if any(ln.startswith("Available options") for ln in lines):
         start = next(i for i, ln in enumerate(lines) if ln.startswith("Available options"))
         options = [

@@ -56,7 +56,7 @@ def make_sampler(generation: Generation, model_dir: Path) -> tuple[Any, Any]:
     if generation.backend == "vllm":
         tokenizer = load_tokenizer(model_dir, m.trust_remote_code)
         options = {
-            "dtype": m.dtype,
+            "dtype": str(m.dtype),  # a plain string for vLLM, not the config's Enum
             "trust_remote_code": m.trust_remote_code,
             "max_model_len": v.max_model_len or m.max_context,
             "tensor_parallel_size": v.tensor_parallel_size,

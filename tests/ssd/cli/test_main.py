@@ -52,3 +52,19 @@ def test_conf_dir_prefers_ssd_conf_and_checks_it(tmp_path):
     assert conf_dir({"SSD_CONF": str(tmp_path)}) == tmp_path.resolve()
     with pytest.raises(ConfigError, match="SSD_CONF"):
         conf_dir({"SSD_CONF": str(tmp_path / "missing")})
+
+
+def test_a_bad_choice_inside_a_yaml_file_names_file_value_allowed_and_key(tmp_path):
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(REPO / "conf", conf, symlinks=True)
+    (conf / "experiment" / "broken.yaml").write_text(
+        "# @package _global_\n# a preset with a typo\nsampling:\n  backend: vlm  # typo\n"
+    )
+    out = ssd("run", "experiment=broken", cwd=tmp_path, env={"SSD_CONF": str(conf)})
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    for part in ("experiment/broken", "'vlm'", "[hf, vllm]", "sampling.backend"):
+        assert part in lines[0], lines[0]
