@@ -21,6 +21,7 @@ from ssd.analysis import report as analyze_report
 from ssd.analysis.forklock import AnalysisSettings
 from ssd.analysis.stream import analyze_models
 from ssd.artifacts import atomic_write_json
+from ssd.config.schema import ConfigError
 from ssd.tracking import make_tracker
 
 DEFAULT_EVAL_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
@@ -78,7 +79,7 @@ def settings_from_args(args: argparse.Namespace) -> AnalysisSettings:
     if min(args.top_k, args.eval_top_k) < 0:
         problems.append("--top-k and --eval-top-k must be >= 0 (0 = off)")
     if problems:
-        raise SystemExit(f"ssd analyze: {problems[0]}")
+        raise ConfigError(f"ssd analyze: {problems[0]}")
     return AnalysisSettings(
         train_temperature=args.t_train, train_top_k=args.top_k, train_top_p=args.top_p,
         eval_temperatures=tuple(args.eval_temperatures), eval_top_k=args.eval_top_k,
@@ -96,9 +97,9 @@ def read_contexts(path: str, limit: int | None) -> list[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise SystemExit(f"ssd analyze: {path}:{number}: not JSON ({err.msg})") from err
+                raise ConfigError(f"ssd analyze: {path}:{number}: not JSON ({err.msg})") from err
             if not isinstance(row, dict):
-                raise SystemExit(f"ssd analyze: {path}:{number}: a row must be a JSON object")
+                raise ConfigError(f"ssd analyze: {path}:{number}: a row must be a JSON object")
             rows.append(row)
             if limit is not None and len(rows) >= limit:
                 break
@@ -117,7 +118,7 @@ def cli(args: argparse.Namespace) -> int:
     """Analyze, write JSON + PNGs, print the summary, log to the tracker when asked."""
     settings = settings_from_args(args)
     if not Path(args.contexts).is_file():
-        raise SystemExit(f"ssd analyze: --contexts {args.contexts}: no such file")
+        raise ConfigError(f"ssd analyze: --contexts {args.contexts}: no such file")
     rows = read_contexts(args.contexts, args.max_contexts)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +132,7 @@ def cli(args: argparse.Namespace) -> int:
                 source=args.contexts,
             )  # fmt: skip
         except ValueError as err:
-            raise SystemExit(f"ssd {err}") from err
+            raise ConfigError(f"ssd {err}") from err
         files = analyze_report.write_plots(result, out)
         result["files"] = {"analysis": str(out / "analysis.json"), **files}
         atomic_write_json(out / "analysis.json", result)

@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from ssd.config.schema import ConfigError
+
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": (
         "ssd.cli.run",
@@ -49,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     module.add_arguments(command_parser)
     args = command_parser.parse_args(argv[1:])
-    return int(module.cli(args) or 0)
+    try:
+        return int(module.cli(args) or 0)
+    except ConfigError as err:  # bad input: one line, exit 2, as for `ssd run` and train.py
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ssd.config.schema import ConfigError
 from ssd.toy import paper_report
 from ssd.toy.paper import ToyConfig, run_toy
 from ssd.toy.paper_sgd import SGDConfig, run_sgd
@@ -84,13 +85,13 @@ def cli(args: argparse.Namespace) -> int:
             **{field: getattr(args, field) for field, *_ in FLOAT_OPTIONS},
         )
     except ValueError as err:
-        raise SystemExit(f"ssd toy paper: {err}") from err
+        raise ConfigError(f"ssd toy paper: {err}") from err
     sgd = None
     if args.sgd is not None:
         try:
             sgd = SGDConfig(n_trajectories=args.sgd, steps=args.sgd_steps, seed=args.sgd_seed)
         except ValueError as err:
-            raise SystemExit(f"ssd toy paper: {err}") from err
+            raise ConfigError(f"ssd toy paper: {err}") from err
     summary, sweeps = run_toy(config)
     sgd_curves = None
     if sgd is not None:
