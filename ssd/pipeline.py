@@ -25,6 +25,7 @@ from ssd.config.validation import validate
 from ssd.data import load_prompts
 from ssd.job_tasks import task_rank, wait_for_task_zero
 from ssd.report.run import format_table, summarize, write_report
+from ssd.results import EvalResult, RunSummary
 from ssd.selection import split_for
 from ssd.tracking import make_tracker
 
@@ -72,7 +73,7 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
     def compute(folder: Path) -> dict[str, Any]:
         pool = prompts or load_prompts(config.data, config.toy)
         summary = _run_stages(config, cache, pool, folder, tracker, resolved)
-        return {"best": summary["best"]}
+        return {"best": summary.to_json()["best"]}
 
     exit_code = 1
     try:
@@ -82,7 +83,7 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
         print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}")
         _track(tracker, summary, paths)
         exit_code = 0
-        return summary
+        return summary.to_json()
     except ShardsPending as pending:
         print(pending)
         exit_code = 0
@@ -115,50 +116,50 @@ def stage_keys(cfg: DictConfig) -> dict[str, str]:
     return {"base": base.key, **keys, "run": cache.key("run", args=run_record_args(config))}
 
 
-def _publish(done: StageOutput, output_dir: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+def _publish(done: StageOutput, output_dir: Path) -> tuple[RunSummary, dict[str, Path]]:
     """Copy the run record's report into this job's output dir, saying whether it was reused."""
     results = read_json(done.path / "results.json")
     results["run"] = {"key": done.key, "record": str(done.path), "reused": done.reused}
     paths = {"results": output_dir / "results.json", "plot": output_dir / "pass_at_1.png"}
     atomic_write_json(paths["results"], results)
     shutil.copyfile(done.path / "pass_at_1.png", paths["plot"])
-    return results["summary"], paths
+    return RunSummary.from_json(results["summary"]), paths
 
 
 def _run_stages(
     config: Config, cache: Cache, prompts: list, folder: Path, tracker: Any, resolved: dict
-) -> dict[str, Any]:
+) -> RunSummary:
     replicate, resolve_base = _stages()
     base = resolve_base(config.model, config.toy, cache)
     seeds = [config.sampling.seed + r for r in range(config.replicates)]
     replicates = [
         replicate.run_replicate(config, cache, base.model, prompts, seed, tracker) for seed in seeds
     ]
-    n_problems = len(replicates[0]["base"]["rows"][0]["pass@1_per_problem"])
+    n_problems = replicates[0].results["base"].n_problems
     note = _selection_note(config, n_problems)
     summary = summarize(replicates, config.sampling.temperature, note)
     s, e = config.sampling, config.eval
     meta = {
         "config": resolved,
         "seeds": seeds,
-        "problem_set": _problem_set(config, n_problems, replicates[0]["base"]),
+        "problem_set": _problem_set(config, n_problems, replicates[0].results["base"]),
         "base_model": {"path": str(base.model.path), "key": base.key},
         "decoding": {
             "train": {"temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p},
             "eval": {"temperatures": eval_temperatures(config), "top_k": e.top_k, "top_p": e.top_p},
         },
-        "replicates": replicates,
+        "replicates": [rep.to_json() for rep in replicates],
     }
     write_report(folder, summary, meta)
     return summary
 
 
-def _problem_set(config: Config, n_problems: int, base: dict[str, Any]) -> dict[str, Any]:
+def _problem_set(config: Config, n_problems: int, base: EvalResult) -> dict[str, Any]:
     """What was scored and how: enough to know two results are comparable."""
     e = config.eval
     common = {"selection": str(e.selection), "split": split_for(e, n_problems)}
     if e.benchmark.name != "toy":  # the evaluator recorded ids hash, tests, extraction
-        return {**base["benchmark"], **common}
+        return {**base.benchmark, **common}
     ids = [f"toy-{i}" for i in range(config.toy.n_instances)]
     return {
         "benchmark": str(e.benchmark.name),
@@ -186,19 +187,19 @@ def _selection_note(config: Config, n_problems: int) -> str:
     return f"chosen on the evaluation problems themselves (no held-out split; {which})"
 
 
-def _track(tracker: Any, summary: dict[str, Any], paths: dict[str, Path]) -> None:
-    best = summary["best"]
-    flat = {f"eval/{label}/best_pass@1": b["pass@1"] for label, b in best.items()}
-    flat.update({f"eval/{label}/best_t_eval": b["t_eval"] for label, b in best.items()})
-    flat.update({f"eval/{label}/best_t_eff": b["t_eff"] for label, b in best.items()})
-    for label, diag in summary["diagnostics"].items():
-        flat.update({f"analyze/{label}/{k}": v for k, v in diag.items()})
+def _track(tracker: Any, summary: RunSummary, paths: dict[str, Path]) -> None:
+    best = summary.best
+    flat = {f"eval/{label}/best_pass@1": b.pass_at_1 for label, b in best.items()}
+    flat.update({f"eval/{label}/best_t_eval": b.t_eval for label, b in best.items()})
+    flat.update({f"eval/{label}/best_t_eff": b.t_eff for label, b in best.items()})
+    for label, diag in summary.diagnostics.items():
+        flat.update({f"analyze/{label}/{k}": v for k, v in diag.to_json().items() if v is not None})
     tracker.summary(flat)
     columns = ["decoder", "t_eval", "t_eff", "pass@1", "pass@1_min", "pass@1_max"]
     rows = [
-        [label, r["t_eval"], r["t_eff"], r["pass@1"], r["pass@1_min"], r["pass@1_max"]]
-        for label, curve in summary["curves"].items()
-        for r in curve
+        [label, p.t_eval, p.t_eff, p.pass_at_1, p.pass_at_1_min, p.pass_at_1_max]
+        for label, curve in summary.curves.items()
+        for p in curve
     ]
     tracker.table("eval/pass_at_1", columns, rows)
     tracker.image("eval/pass_at_1_plot", paths["plot"])

@@ -7,6 +7,7 @@ typed config and hands each stage only its slice. Every stage is reused when its
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ssd.artifacts import ModelRef, read_json, stable_hash
@@ -15,6 +16,7 @@ from ssd.config.schema import Config, eval_temperatures
 from ssd.data import Prompt
 from ssd.generation.decoding import Decoder
 from ssd.generation.sampler import Generation
+from ssd.results import EvalResult, Replicate
 from ssd.selection import apply_selection, choose_checkpoint, split_for
 from ssd.stages.analyze import analysis_settings, analyze
 from ssd.stages.evaluate import evaluate
@@ -36,9 +38,9 @@ def analyze_enabled(config: Config) -> bool:
     return config.model.kind == "toy" if enabled is None else bool(enabled)
 
 
-def problem_split(config: Config, result: dict[str, Any] | None = None) -> dict | None:
+def problem_split(config: Config, result: EvalResult | None = None) -> dict | None:
     """The split of the problems `result` scores (default: the toy's), None selecting on test."""
-    n = len(result["rows"][0]["pass@1_per_problem"]) if result else config.toy.n_instances
+    n = result.n_problems if result else config.toy.n_instances
     return split_for(config.eval, n)
 
 
@@ -53,8 +55,13 @@ def _evaluate(config: Config, cache: Cache, model: ModelRef, decoder, temps, see
     return evaluate(model, decoder, temps, seed, config.eval, generation, toy, cache, label)
 
 
-def _selected(config: Config, out: StageOutput, seed: int) -> dict[str, Any]:
-    result = read_json(out.path / "results.json")
+def _result(out: StageOutput) -> EvalResult:
+    """The evaluate stage's results.json, typed."""
+    return EvalResult.from_json(read_json(out.path / "results.json"))
+
+
+def _selected(config: Config, out: StageOutput, seed: int) -> EvalResult:
+    result = _result(out)
     return apply_selection(result, problem_split(config, result), config.eval.n_samples, seed)
 
 
@@ -112,7 +119,7 @@ def _round(config: Config, cache: Cache, model: ModelRef, prompts, seed, tracker
     done = {"next_model": tuned.model, "stages": stages}
     if results:
         chosen, table = choose_checkpoint(results)
-        done["result"] = {**results[chosen], "checkpoint_step": chosen, "checkpoints": table}
+        done["result"] = replace(results[chosen], checkpoint_step=chosen, checkpoints=table)
         if "analyze" in stages:  # the analyze stage's summary (ssd/stages/analyze.py)
             done["fork_lock"] = stages["analyze"].metrics
     return done
@@ -143,35 +150,30 @@ def _baselines(config: Config, cache: Cache, base: ModelRef, seed: int) -> dict[
 
 def run_replicate(
     config: Config, cache: Cache, base: ModelRef, prompts: list[Prompt], seed: int, tracker: Any
-) -> dict[str, Any]:
+) -> Replicate:
     """All stages for one seed and every round: the per-seed entry of results.json."""
     evals = _baselines(config, cache, base, seed)
-    replicate = {"base": read_json(evals["base"].path / "results.json")}
-    replicate["ssd_as_decoder"] = read_json(evals["ssd_as_decoder"].path / "results.json")
+    replicate = {"base": _result(evals["base"]), "ssd_as_decoder": _result(evals["ssd_as_decoder"])}
     if "base_off_grid" in evals:
-        rows = (
-            replicate["base"]["rows"]
-            + read_json(evals["base_off_grid"].path / "results.json")["rows"]
-        )
-        replicate["base"]["rows"] = sorted(rows, key=lambda row: row["t_eval"])
+        rows = replicate["base"].rows + _result(evals["base_off_grid"]).rows
+        replicate["base"] = replace(replicate["base"], rows=sorted(rows, key=lambda r: r.t_eval))
     for label in list(replicate):
         result = replicate[label]
         split = problem_split(config, result)
         replicate[label] = apply_selection(result, split, config.eval.n_samples, seed)
     stages: dict[str, Any] = {}
+    fork_lock: dict[str, dict[str, Any]] = {}
     model = base
     for r in range(1, config.rounds + 1):  # round r samples from round r-1's final model
         label = "ssd" if r == 1 else f"ssd_round{r}"
         done = _round(config, cache, model, prompts, seed, tracker, label)
         replicate[label], model = done["result"], done["next_model"]
         if "fork_lock" in done:
-            replicate.setdefault("fork_lock", {})[label] = done["fork_lock"]
+            fork_lock[label] = done["fork_lock"]
         prefix = "" if r == 1 else f"round{r}/"
         stages.update({prefix + name: out.summary() for name, out in done["stages"].items()})
     stages.update({f"evaluate/{k}": {"key": v.key, "reused": v.reused} for k, v in evals.items()})
-    replicate["seed"] = seed
-    replicate["stages"] = stages
-    return replicate
+    return Replicate(seed=seed, results=replicate, stages=stages, fork_lock=fork_lock)
 
 
 def plan_keys(config: Config, cache: Cache, base: ModelRef, seed: int) -> dict[str, str]:

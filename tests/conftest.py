@@ -88,3 +88,47 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def pipeline_outputs(tmp_path_factory):
+    """Real pipeline outputs for the report and selection tests, made once per session.
+
+    `run`: an `experiment=smoke` run (2 seeds). `sweep`: a 2x2 grid, T_train {1.0, 1.5} x
+    T_eval {0.7, 1.0}, one seed a cell, laid out as a multirun (cells 0..3). All on one stage
+    cache (`cache`), so the T_train=1.0 cells reuse the smoke run's training; ~30 s on 2 cores.
+    """
+    import contextlib
+    import io
+    from types import SimpleNamespace
+
+    from ssd.pipeline import run
+
+    root = tmp_path_factory.mktemp("pipeline_outputs")
+    printed = io.StringIO()
+
+    def run_into(out: Path, *overrides: str) -> Path:
+        with initialize_config_dir(str(CONF), version_base="1.3"):
+            cfg = compose(
+                "config",
+                overrides=[
+                    "experiment=smoke",
+                    f"paths.cache_dir={root / 'cache'}",
+                    f"paths.output_dir={out}",
+                    "logger=none",
+                    *overrides,
+                ],
+            )
+        OmegaConf.set_readonly(cfg, False)
+        with contextlib.redirect_stdout(printed):  # the run's table: kept, not printed
+            run(cfg, out)
+        return out
+
+    smoke = run_into(root / "smoke", "replicates=2")
+    grid = [(t_train, t_eval) for t_train in (1.0, 1.5) for t_eval in (0.7, 1.0)]
+    for cell, (t_train, t_eval) in enumerate(grid):
+        overrides = [f"sampling.temperature={t_train}", f"eval.temperature={t_eval}"]
+        run_into(root / "sweep" / str(cell), "replicates=1", *overrides)
+    return SimpleNamespace(
+        run=smoke, sweep=root / "sweep", cache=root / "cache", printed=printed.getvalue()
+    )

@@ -183,7 +183,11 @@ def cli(args: argparse.Namespace) -> int:
     if not args.directory.is_dir():
         print(f"error: {args.directory}: no such directory", file=sys.stderr)
         return 2
-    rows = collect(args.directory)
+    try:
+        rows = collect(args.directory)
+    except ValueError as err:  # a results.json that is not a run's (or from another version)
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if not rows:
         print(
             f"error: {args.directory}: no results.json under it (did the runs finish?)",

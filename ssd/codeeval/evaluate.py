@@ -1,9 +1,10 @@
 """Evaluation on code benchmarks: sample `eval.n_samples` programs per problem, grade them in the sandbox.
 
 Called by the evaluate stage (ssd/stages/evaluate.py) when `eval.benchmark.name` is lcb, humaneval or jsonl (LCB schema);
-the results.json rows have the same fields as the toy's (pass@1 is then the unbiased estimate, not an
-exact sum), plus per-difficulty pass@k, failure fractions and everything needed to reproduce the
-grading: problem-id hash, tests used, extraction rule, isolation level.
+its rows are the toy's `EvalRow`s (ssd/results.py; pass@1 is then the unbiased estimate, not an
+exact sum) plus per-difficulty pass@k and failure fractions, and the result's `benchmark` block
+holds everything needed to reproduce the grading: problem-id hash, tests used, extraction rule,
+isolation level.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ssd.config.schema import BenchmarkConfig, EvalConfig
 from ssd.data import Prompt
 from ssd.generation.decoding import Decoder
 from ssd.generation.sampler import Generation, generate_rows, make_sampler
+from ssd.results import EvalResult, EvalRow
 from ssd.sandbox.execution import isolation_info
 
 
@@ -56,6 +58,32 @@ def _grade_rows(rows: list[dict[str, Any]], problems: dict[str, Problem], bench:
     return codes, verdicts
 
 
+def _row(t_eval: float, summary: dict[str, Any], correct: list[int], settings: EvalConfig):
+    """One T_eval's row from the grading summary (ssd/codeeval/summary.py) and correct counts."""
+    return EvalRow(
+        t_eval=t_eval,
+        pass_at_1=summary["pass@k"]["pass@1"],
+        pass_at_1_ci95=tuple(summary["pass@k_ci95"]["pass@1"]),
+        pass_at_1_per_problem=[c / settings.n_samples for c in correct],
+        n_correct_per_problem=correct,
+        sampled={k: v for k, v in summary["pass@k"].items() if int(k.split("@")[1]) in settings.k},
+        by_difficulty=summary.get("by_difficulty", {}),
+        fractions=summary["fractions"],
+    )
+
+
+def _benchmark_block(bench: BenchmarkConfig, problems: list[Problem]) -> dict[str, Any]:
+    """What was scored and how: enough to know two results are comparable."""
+    return {
+        **identity(bench, drop=frozenset()),
+        "n_problems": len(problems),
+        "problem_ids_sha256": ids_sha256(problems),
+        "extraction": default_extract(bench),
+        "estimator": "unbiased pass@k, 1 - C(n-c,k)/C(n,k), 95% bootstrap CI over problems",
+        "isolation": isolation_info(bench.isolation),
+    }
+
+
 def evaluate_code(
     model: ModelRef,
     decoder: Decoder,
@@ -64,7 +92,8 @@ def evaluate_code(
     settings: EvalConfig,
     generation: Generation,
     out: Path,
-) -> dict[str, Any]:
+    label: str,
+) -> EvalResult:
     """Generate, grade and summarize at each T_eval; per-sample verdicts land in `out`."""
     backend, tokenizer = make_sampler(generation, model.path)
     bench = settings.benchmark
@@ -91,29 +120,5 @@ def evaluate_code(
         write_jsonl(out / f"samples_t{t_eval:g}.jsonl", rows)
         summary = summarize(problems, [r["prompt_id"] for r in rows], verdicts)
         correct = [sum(r["passed"] for r in rows if r["prompt_id"] == p.id) for p in problems]
-        per_problem = [c / settings.n_samples for c in correct]
-        rows_out.append(
-            {
-                "t_eval": t_eval,
-                "pass@1": summary["pass@k"]["pass@1"],
-                "pass@1_ci95": summary["pass@k_ci95"]["pass@1"],
-                "pass@1_per_problem": per_problem,
-                "n_correct_per_problem": correct,
-                "sampled": {
-                    k: v for k, v in summary["pass@k"].items() if int(k.split("@")[1]) in settings.k
-                },
-                "by_difficulty": summary.get("by_difficulty", {}),
-                "fractions": summary["fractions"],
-            }
-        )
-    return {
-        "rows": rows_out,
-        "benchmark": {
-            **identity(bench, drop=frozenset()),
-            "n_problems": len(problems),
-            "problem_ids_sha256": ids_sha256(problems),
-            "extraction": default_extract(bench),
-            "estimator": "unbiased pass@k, 1 - C(n-c,k)/C(n,k), 95% bootstrap CI over problems",
-            "isolation": isolation_info(bench.isolation),
-        },
-    }
+        rows_out.append(_row(t_eval, summary, correct, settings))
+    return EvalResult(label, decoder.as_dict(), rows_out, _benchmark_block(bench, problems))

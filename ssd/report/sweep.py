@@ -1,7 +1,8 @@
 """Collect a sweep's cells into one tidy table and fit pass@1 against the effective temperature.
 
-`collect(multirun_dir)` reads every cell's results.json (one row per SSD (T_train, T_eval) point, with
-the base's best T_eval and the SSD-as-decoder baseline beside it). A sweep can cross T_train x T_eval
+`collect(multirun_dir)` reads every cell's results.json into a typed `Cell` (its config, seeds and
+`ssd.results.RunSummary`) and makes one tidy row per SSD (T_train, T_eval) point, with the base's
+best T_eval and the SSD-as-decoder baseline beside it. A sweep can cross T_train x T_eval
 with other settings (model, benchmark, filter, training truncation, round); each *setting* gets its own
 T_eff fit (`teff_fits`), heatmap and optima, because pooling them would mix curves the paper keeps
 apart (training top-k moves the optimum). Pure apart from reading files.
@@ -10,10 +11,14 @@ apart (training top-k moves the optimum). Pure apart from reading files.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ssd.artifacts import read_json
+from ssd.results import CurvePoint, RunSummary, round_of, ssd_labels
 
 # What makes rows of a sweep different curves, besides T_train and T_eval.
 SETTING_KEYS = ("model", "benchmark", "filter", "top_k", "top_p", "round")
@@ -61,75 +66,90 @@ def find_cells(multirun_dir: Path) -> list[Path]:
     return [c for c in cells if "wandb" not in c.parts]
 
 
-def _row_at(curve: list[dict[str, Any]], t_eval: float) -> dict[str, Any] | None:
-    return next((row for row in curve if abs(row["t_eval"] - t_eval) < 1e-9), None)
+@dataclass(frozen=True)
+class Cell:
+    """One run of a sweep as the report reads it: its resolved config, seeds and typed summary."""
+
+    name: str  # the run's folder, relative to the sweep's
+    config: dict[str, Any]  # the run's resolved config (results.json `config`)
+    seeds: list[int]
+    summary: RunSummary
+
+    @classmethod
+    def read(cls, path: Path, root: Path) -> Cell:
+        """A run's results.json; a summary that does not parse names its file."""
+        results = read_json(path)
+        try:
+            summary = RunSummary.from_json(results["summary"])
+        except (KeyError, ValueError) as err:
+            raise ValueError(f"{path}: not a run's results.json ({err})") from err
+        name = str(path.parent.relative_to(root))
+        return cls(name, results["config"], list(results.get("seeds", [])), summary)
 
 
-def _round_of(label: str) -> int:
-    """`ssd` is round 1, `ssd_round3` round 3 (the labels ssd.report.run gives each round)."""
-    return 1 if label == "ssd" else int(label.removeprefix("ssd_round"))
+def _point_at(curve: list[CurvePoint], t_eval: float) -> CurvePoint | None:
+    return next((p for p in curve if abs(p.t_eval - t_eval) < 1e-9), None)
 
 
-def cell_rows(results: dict[str, Any], cell: str) -> list[dict[str, Any]]:
-    """One table row per SSD T_eval of a cell, baselines beside it."""
-    config = results["config"]
-    summary = results["summary"]
-    curves = summary["curves"]
-    base_best = summary["best"]["base"]
-    rows = []
-    ssd_labels = sorted(
-        (k for k in curves if k == "ssd" or k.startswith("ssd_round")), key=_round_of
-    )
-    # The checkpoint step each seed reported (chosen per eval.selection), by round label.
-    steps = {
-        entry["label"]: " ".join(str(x) for x in entry.get("checkpoint_step_per_seed", []))
-        for entry in summary.get("rounds", [])
+def _setting_columns(cell: Cell) -> dict[str, Any]:
+    """The columns every row of a cell shares: what was trained and how it was scored."""
+    config, base_best = cell.config, cell.summary.best["base"]
+    return {
+        "model": config["model"]["name"],
+        "benchmark": benchmark_name(config["eval"].get("benchmark", {})),
+        "filter": config["filter"]["name"],
+        "t_train": config["sampling"]["temperature"],
+        "top_k": config["sampling"]["top_k"],
+        "top_p": config["sampling"]["top_p"],
+        "eval_top_k": config["eval"]["top_k"],
+        "eval_top_p": config["eval"]["top_p"],
+        "base_best_pass@1": base_best.pass_at_1,
+        "base_best_t_eval": base_best.t_eval,
+        "selection": config["eval"]["selection"],
+        "seeds": " ".join(str(s) for s in cell.seeds),
+        "cell": cell.name,
     }
-    for label in ssd_labels:
-        diagnostics = summary.get("diagnostics", {}).get(label, {})
-        for point in curves[label]:
-            base_same = _row_at(curves["base"], point["t_eval"])
-            decoder = _row_at(curves["ssd_as_decoder"], point["t_eval"])
-            ci = point.get("pass@1_ci95_first_seed") or [None, None]
-            by_level = point.get("pass@1_by_difficulty", {})
-            rows.append(
-                {
-                    "model": config["model"]["name"],
-                    "benchmark": benchmark_name(config["eval"].get("benchmark", {})),
-                    "filter": config["filter"]["name"],
-                    "t_train": config["sampling"]["temperature"],
-                    "top_k": config["sampling"]["top_k"],
-                    "top_p": config["sampling"]["top_p"],
-                    "t_eval": point["t_eval"],
-                    "t_eff": point["t_eff"],
-                    "eval_top_k": config["eval"]["top_k"],
-                    "eval_top_p": config["eval"]["top_p"],
-                    "pass@1": point["pass@1"],
-                    "pass@1_select": point.get("pass@1_select", point["pass@1"]),
-                    "pass@1_min": point["pass@1_min"],
-                    "pass@1_max": point["pass@1_max"],
-                    "pass@1_ci95_low": ci[0],
-                    "pass@1_ci95_high": ci[1],
-                    "sampled_pass@k": json.dumps(point.get("sampled", {}), sort_keys=True),
-                    "pass@1_easy": by_level.get("easy"),
-                    "pass@1_medium": by_level.get("medium"),
-                    "pass@1_hard": by_level.get("hard"),
-                    "round": _round_of(label),
-                    "checkpoint": steps.get(label, "final"),
-                    "base_pass@1_same_t_eval": base_same["pass@1"] if base_same else None,
-                    "base_best_pass@1": base_best["pass@1"],
-                    "base_best_t_eval": base_best["t_eval"],
-                    "ssd_as_decoder_pass@1": decoder["pass@1"] if decoder else None,
-                    "ssd_as_decoder_pass@1_select": (
-                        decoder.get("pass@1_select", decoder["pass@1"]) if decoder else None
-                    ),
-                    "selection": config["eval"]["selection"],
-                    "lock_distractor_mass": diagnostics.get("lock_distractor_mass"),
-                    "fork_entropy_bits": diagnostics.get("fork_entropy_bits"),
-                    "seeds": " ".join(str(s) for s in results.get("seeds", [])),
-                    "cell": cell,
-                }
-            )
+
+
+def _point_columns(summary: RunSummary, point: CurvePoint) -> dict[str, Any]:
+    """One SSD point's columns, with the base at the same T_eval and SSD-as-decoder beside it."""
+    base_same = _point_at(summary.curves["base"], point.t_eval)
+    decoder = _point_at(summary.curves["ssd_as_decoder"], point.t_eval)
+    low, high = point.pass_at_1_ci95_first_seed or (None, None)
+    by_level = point.pass_at_1_by_difficulty
+    return {
+        "t_eval": point.t_eval,
+        "t_eff": point.t_eff,
+        "pass@1": point.pass_at_1,
+        "pass@1_select": point.pass_at_1_select,
+        "pass@1_min": point.pass_at_1_min,
+        "pass@1_max": point.pass_at_1_max,
+        "pass@1_ci95_low": low,
+        "pass@1_ci95_high": high,
+        "sampled_pass@k": json.dumps(point.sampled, sort_keys=True),
+        "pass@1_easy": by_level.get("easy"),
+        "pass@1_medium": by_level.get("medium"),
+        "pass@1_hard": by_level.get("hard"),
+        "base_pass@1_same_t_eval": base_same.pass_at_1 if base_same else None,
+        "ssd_as_decoder_pass@1": decoder.pass_at_1 if decoder else None,
+        "ssd_as_decoder_pass@1_select": decoder.pass_at_1_select if decoder else None,
+    }
+
+
+def cell_rows(cell: Cell) -> list[dict[str, Any]]:
+    """One table row per SSD T_eval of a cell (every round), baselines beside it."""
+    summary, shared = cell.summary, _setting_columns(cell)
+    # The checkpoint step each seed reported (chosen per eval.selection), by round label.
+    steps = {r.label: " ".join(str(x) for x in r.checkpoint_step_per_seed) for r in summary.rounds}
+    rows = []
+    for label in ssd_labels(list(summary.curves)):
+        diagnostics = summary.diagnostics.get(label)
+        for point in summary.curves[label]:
+            row = {**shared, **_point_columns(summary, point)}
+            row["round"], row["checkpoint"] = round_of(label), steps.get(label, "final")
+            row["lock_distractor_mass"] = diagnostics.lock_distractor_mass if diagnostics else None
+            row["fork_entropy_bits"] = diagnostics.fork_entropy_bits if diagnostics else None
+            rows.append({column: row[column] for column in COLUMNS})
     return rows
 
 
@@ -139,13 +159,15 @@ def benchmark_name(benchmark: dict[str, Any]) -> str:
     return f"{name}/{benchmark.get('version', 'v6')}" if name == "lcb" else name
 
 
+def read_cells(multirun_dir: Path) -> list[Cell]:
+    """Every finished run under a run or multirun directory, typed."""
+    root = Path(multirun_dir)
+    return [Cell.read(path, root) for path in find_cells(root)]
+
+
 def collect(multirun_dir: Path) -> list[dict[str, Any]]:
     """The tidy table of a sweep, sorted by setting, then T_train and T_eval."""
-    root = Path(multirun_dir)
-    rows = []
-    for path in find_cells(root):
-        results = json.loads(path.read_text(encoding="utf-8"))
-        rows.extend(cell_rows(results, str(path.parent.relative_to(root))))
+    rows = [row for cell in read_cells(multirun_dir) for row in cell_rows(cell)]
     return sorted(
         rows, key=lambda r: (_sort_key(setting_of(r)), r["t_train"], r["t_eval"], r["cell"])
     )

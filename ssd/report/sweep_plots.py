@@ -3,7 +3,7 @@
 Each takes the tidy rows of `ssd.report.sweep.collect` and draws one panel per setting (model,
 benchmark, filter, training truncation, round), so a truncation or rounds sweep is not flattened
 into one grid.
-Written atomically (temp file, then rename); matplotlib runs headless.
+Written atomically (temp file, then rename) through `ssd.report.plots`; matplotlib runs headless.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ssd.report.plots import pyplot, save_png
+import numpy as np
+
+from ssd.report import plots
 from ssd.report.sweep import by_setting, setting_labels
 
 
@@ -20,7 +22,9 @@ def _panels(n: int, width: float, height: float) -> tuple[Any, list[Any]]:
     """A figure with n panels, at most 3 a row; unused axes are hidden."""
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig, axes = pyplot().subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = plots.pyplot().subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False
+    )
     flat = [ax for row in axes for ax in row]
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -29,8 +33,6 @@ def _panels(n: int, width: float, height: float) -> tuple[Any, list[Any]]:
 
 def plot_heatmap(rows: list[dict[str, Any]], path: Path) -> Path:
     """SSD pass@1 over T_train x T_eval (mean over seeds), one panel per setting."""
-    import numpy as np
-
     groups, labels = by_setting(rows), setting_labels(rows)
     n_train = max(len({r["t_train"] for r in g}) for g in groups.values())
     n_eval = max(len({r["t_eval"] for r in g}) for g in groups.values())
@@ -50,13 +52,11 @@ def plot_heatmap(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_ylabel("T_train")
         ax.set_title(f"SSD pass@1 — {labels[setting]}", fontsize=9)
         fig.colorbar(image, ax=ax)
-    return save_png(fig, path)
+    return plots.save_png(fig, path)
 
 
 def plot_teff(rows: list[dict[str, Any]], fits: list[dict[str, Any]], path: Path) -> Path:
     """pass@1 vs T_eff coloured by T_train, each setting's quadratic fit and R^2 in its panel."""
-    import numpy as np
-
     groups = by_setting(rows)
     fig, axes = _panels(len(groups), 6, 4)
     for ax, members, fit in zip(axes, groups.values(), fits, strict=True):
@@ -79,7 +79,7 @@ def plot_teff(rows: list[dict[str, Any]], fits: list[dict[str, Any]], path: Path
         ax.set_title(fit["label"], fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    return save_png(fig, path)
+    return plots.save_png(fig, path)
 
 
 def _where(head: dict[str, Any], key: str) -> str:
@@ -92,9 +92,7 @@ def _where(head: dict[str, Any], key: str) -> str:
 
 def plot_best(heads: list[dict[str, Any]], path: Path) -> Path:
     """Per model and benchmark: base at its best T_eval, the best SSD-as-decoder and the best SSD."""
-    import numpy as np
-
-    plt = pyplot()
+    plt = plots.pyplot()
     bars_of = [
         ("base (best T_eval)", "base_best_pass@1", "#888"),
         ("SSD-as-decoder (best)", "ssd_as_decoder_best_pass@1", "#4a90d9"),
@@ -113,4 +111,4 @@ def plot_best(heads: list[dict[str, Any]], path: Path) -> Path:
     ax.set_ylim(0, 1.25 * max(max(h[k] or 0 for _, k, _ in bars_of) for h in heads) or 1)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     ax.set_title("; ".join(sorted({h["selection"] for h in heads})), fontsize=8, wrap=True)
-    return save_png(fig, path)
+    return plots.save_png(fig, path)

@@ -1,7 +1,7 @@
 """The sweep report in words: the tidy table, each setting's T_eff fit, optima and headline.
 
 Pure string formatting over `ssd.report.sweep`'s rows and analyses, for `ssd report`'s terminal
-output; the numbers themselves are computed (and tested) in ssd/sweep_report.py.
+output; the numbers themselves are computed (and tested) in ssd/report/sweep.py.
 """
 
 from __future__ import annotations

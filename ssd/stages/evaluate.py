@@ -47,12 +47,12 @@ def evaluate(
                 model, decoder, temperatures, seed, settings, generation, toy, label
             )
         else:
-            result = evaluate_code(model, decoder, temperatures, seed, settings, generation, out)
-        atomic_write_json(
-            out / "results.json", {"label": label, "decoder": decoder.as_dict(), **result}
-        )
-        best = max(result["rows"], key=lambda r: r["pass@1"])
-        return {"best_t_eval": best["t_eval"], "best_pass@1": best["pass@1"]}
+            result = evaluate_code(
+                model, decoder, temperatures, seed, settings, generation, out, label
+            )
+        atomic_write_json(out / "results.json", result.to_json())  # ssd.results.EvalResult
+        best = max(result.rows, key=lambda r: r.pass_at_1)
+        return {"best_t_eval": best.t_eval, "best_pass@1": best.pass_at_1}
 
     config = {"eval": settings, "model": generation.model, "prompt": generation.prompt, "toy": toy}
     args = {

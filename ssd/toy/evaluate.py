@@ -1,9 +1,10 @@
-"""The toy's evaluation: exact pass@1 by teacher forcing, pass@k from samples, lock/fork diagnostics.
+"""The toy's evaluation: exact pass@1 by teacher forcing, pass@k from samples.
 
 On the toy, pass@1 is EXACT: the sum over every valid sequence of its probability under the
 decoding rule, read off one teacher-forced pass. Sampled pass@k draws `n_samples` completions per
 problem through the same sampling backend SSD uses. Called by the evaluate stage
-(ssd/stages/evaluate.py) for `eval.benchmark.name=toy`.
+(ssd/stages/evaluate.py) for `eval.benchmark.name=toy`. The lock/fork diagnostics are the analyze
+stage's (ssd/stages/analyze.py), not computed here.
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ from ssd.generation.decoding import Decoder
 from ssd.generation.sampler import Generation, generate_rows
 from ssd.metrics import bootstrap_ci, pass_at_k
 from ssd.models import load_model
+from ssd.results import EvalResult, EvalRow
 from ssd.toy.task import ToyTask
-
-LOCK_KINDS = ("lock", "hard_lock", "end")
-FORK_KINDS = ("fork", "trap_fork")
 
 
 def _outcome_of_token(tokenizer: Any, task: ToyTask) -> dict[int, int]:
@@ -50,7 +49,7 @@ def _token_of_outcome(tokenizer: Any, task: ToyTask) -> list[int]:
 
 @torch.inference_mode()
 def toy_teacher_forcing(model: Any, tokenizer: Any, task: ToyTask) -> dict[str, Any]:
-    """Logits at every position of every valid sequence, with the state met there."""
+    """Logits at every position of every valid sequence, and the tokens that sequence holds."""
     sequences = task.valid_sequences
     token_of = _token_of_outcome(tokenizer, task)
     prompt_ids = [tokenizer.convert_tokens_to_ids(f"P{i}") for i, _ in sequences]
@@ -61,9 +60,7 @@ def toy_teacher_forcing(model: Any, tokenizer: Any, task: ToyTask) -> dict[str, 
         ]
     )
     logits = model(input_ids=ids).logits[:, :-1].float()  # position j predicts completion token j
-    targets = ids[:, 1:]
-    states = [[st for _, st, _ in task.walk(i, list(seq))] for i, seq in sequences]
-    return {"logits": logits, "targets": targets, "states": states, "token_of": token_of}
+    return {"logits": logits, "targets": ids[:, 1:]}
 
 
 def toy_exact_pass(forced: dict[str, Any], task: ToyTask, decoder: Decoder) -> np.ndarray:
@@ -75,27 +72,6 @@ def toy_exact_pass(forced: dict[str, Any], task: ToyTask, decoder: Decoder) -> n
     for (instance, _), p in zip(task.valid_sequences, per_sequence, strict=True):
         per_instance[instance] += p
     return per_instance
-
-
-def toy_diagnostics(forced: dict[str, Any], task: ToyTask) -> dict[str, float]:
-    """Lock distractor mass and fork entropy (bits) of the model at T=1, each state counted once."""
-    probs = forced["logits"].softmax(-1)
-    token_of = forced["token_of"]
-    lock_mass, fork_entropy, seen = [], [], set()
-    for row, states in enumerate(forced["states"]):
-        for col, st in enumerate(states):
-            if id(st) in seen:  # a state shared by several valid prefixes counts once
-                continue
-            seen.add(id(st))
-            p = probs[row, col]
-            if st.kind in LOCK_KINDS:
-                lock_mass.append(1.0 - float(p[token_of[st.valid[0]]]))
-            else:
-                fork_entropy.append(float(-(p * torch.log2(p.clamp_min(1e-30))).sum()))
-    return {
-        "lock_distractor_mass": float(np.mean(lock_mass)),
-        "fork_entropy_bits": float(np.mean(fork_entropy)),
-    }
 
 
 def sampled_pass(
@@ -131,8 +107,8 @@ def evaluate_toy(
     generation: Generation,
     toy: ToyTaskConfig,
     label: str,
-) -> dict[str, Any]:
-    """The evaluate stage's result for the toy: one row per T_eval, plus the diagnostics."""
+) -> EvalResult:
+    """The evaluate stage's result for the toy: one row per T_eval."""
     m = generation.model
     hf_model, tokenizer = load_model(model.path, m.dtype, m.trust_remote_code)
     task = ToyTask(toy)
@@ -146,16 +122,16 @@ def evaluate_toy(
             hf_model, tokenizer, task, rule, generation, n, settings.max_new_tokens, seed
         )
         rows.append(
-            {
-                "t_eval": t_eval,
-                "pass@1": float(exact.mean()),
-                "pass@1_ci95": list(bootstrap_ci(exact, seed=seed)),
-                "pass@1_per_problem": exact.tolist(),
-                "sampled": {
+            EvalRow(
+                t_eval=t_eval,
+                pass_at_1=float(exact.mean()),
+                pass_at_1_ci95=bootstrap_ci(exact, seed=seed),
+                pass_at_1_per_problem=exact.tolist(),
+                n_correct_per_problem=correct.tolist(),
+                sampled={
                     f"pass@{k}": float(np.mean([pass_at_k(n, int(c), k) for c in correct]))
                     for k in settings.k
                 },
-                "n_correct_per_problem": correct.tolist(),
-            }
+            )
         )
-    return {"rows": rows, **toy_diagnostics(forced, task)}
+    return EvalResult(label=label, decoder=decoder.as_dict(), rows=rows)
