@@ -1,57 +1,119 @@
-"""`ssd report` on a sweep that crosses T_train x T_eval with training top-k and two models.
-
-The cells' results.json are written here in the pipeline's schema (no pipeline run), so the test
-is about what the report makes of them: one fit, heatmap panel and headline per setting/model.
-"""
+"""`ssd report` on real runs: the 2x2 sweep as the pipeline wrote it, and a sweep that crosses
+T_train x T_eval with training top-k and two models, made from a real cell whose config and SSD
+curve are set through the typed summary (so each setting's fit has a known peak)."""
 
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
 from ssd.cli.report import main as report
+from ssd.report import plots
+from ssd.report.sweep import Cell
+from ssd.results import CurvePoint
+
+PNGS = ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png", "best_vs_baselines.png")
+T_EVALS = [0.4, 0.6, 0.8, 1.0, 1.2]
 
 
-def _cell(t_train: float, top_k: int, model: str, peak: float) -> dict:
-    t_evals = [0.4, 0.6, 0.8, 1.0, 1.2]
-    point = lambda t, v, scale: {  # noqa: E731
-        "t_eval": t, "t_eff": round(t * scale, 6), "pass@1": v, "pass@1_min": v, "pass@1_max": v,
-        "sampled": {},
-    }  # fmt: skip
-    ssd = [point(t, 0.5 - (t * t_train - peak) ** 2, t_train) for t in t_evals]
-    base = [point(t, 0.3 - (t - 0.7) ** 2, 1.0) for t in t_evals]
-    return {
-        "config": {
-            "model": {"name": model},
-            "filter": {"name": "paper"},
-            "sampling": {"temperature": t_train, "top_k": top_k, "top_p": 1.0},
-            "eval": {
-                "top_k": 0,
-                "top_p": 1.0,
-                "selection": "test",
-                "benchmark": {"name": "lcb", "version": "v6"}
-                if model == "coder-b"
-                else {"name": "humaneval"},
-            },
-        },
-        "seeds": [0],
-        "summary": {
-            "curves": {"ssd": ssd, "base": base, "ssd_as_decoder": ssd},
-            "best": {"base": {"t_eval": 0.8, "pass@1": 0.29}},
-        },
-    }
+@pytest.fixture
+def figures(monkeypatch) -> dict:
+    """Every Figure `ssd report` saves, by file name (still saved)."""
+    recorded: dict = {}
+    save = plots.save_png
+
+    def record(fig, path):
+        recorded[Path(path).name] = fig
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "save_png", record)
+    return recorded
 
 
-def test_report_fits_draws_and_heads_each_setting_apart(tmp_path: Path, capsys) -> None:
+def _panels(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
+
+
+def _check_png(path: Path, fig) -> None:
+    """The PNG has its figure's pixel size (110 dpi) and is drawn on, not blank."""
+    image = imread(path)
+    width, height = fig.get_size_inches() * 110
+    assert abs(image.shape[1] - width) <= 1 and abs(image.shape[0] - height) <= 1
+    drawn = (image[..., :3] < 0.95).any(axis=-1).mean()
+    assert 0.01 < drawn < 0.9, path.name
+
+
+def _curve(point: CurvePoint, t_train: float, values: list[float]) -> list[CurvePoint]:
+    return [
+        replace(
+            point,
+            t_eval=t,
+            t_eff=round(t * t_train, 6),
+            pass_at_1=v,
+            pass_at_1_min=v,
+            pass_at_1_max=v,
+            pass_at_1_per_seed=[v],
+            pass_at_1_select=v,
+        )
+        for t, v in zip(T_EVALS, values, strict=True)
+    ]
+
+
+def _write_cell(template: Path, out: Path, t_train: float, top_k: int, model: str, peak: float):
+    """The real cell at `template`, retrained (on paper) at (t_train, top_k) by `model`."""
+    results = json.loads(template.read_text())
+    cell = Cell.read(template, template.parent)
+    point = cell.summary.curves["ssd"][0]
+    ssd = _curve(point, t_train, [0.5 - (t * t_train - peak) ** 2 for t in T_EVALS])
+    base = _curve(point, 1.0, [0.3 - (t - 0.7) ** 2 for t in T_EVALS])
+    curves = {"base": base, "ssd_as_decoder": ssd, "ssd": ssd}
+    config = copy.deepcopy(cell.config)
+    config["model"]["name"] = model
+    config["sampling"].update(temperature=t_train, top_k=top_k)
+    config["eval"]["benchmark"].update(
+        {"name": "lcb", "version": "v6"} if model == "coder-b" else {"name": "humaneval"}
+    )
+    summary = replace(cell.summary, t_train=t_train, curves=curves)
+    out.mkdir(parents=True)
+    (out / "results.json").write_text(
+        json.dumps({**results, "config": config, "summary": summary.to_json()})
+    )
+
+
+@pytest.mark.slow
+def test_report_on_the_real_sweep(pipeline_outputs, figures, tmp_path, capsys) -> None:
+    out = tmp_path / "report"
+    assert report([str(pipeline_outputs.sweep), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    table = (out / "table.csv").read_text().splitlines()
+    assert len(table) == 1 + 4  # one SSD point per cell
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_rows"] == 4 and [h["model"] for h in summary["headline"]] == ["toy"]
+    assert "toy on toy: best SSD" in printed
+    for name in PNGS:
+        _check_png(out / name, figures[name])
+    assert len(_panels(figures["heatmap_pass_at_1.png"])) == 1
+
+
+@pytest.mark.slow
+def test_report_fits_draws_and_heads_each_setting_apart(
+    pipeline_outputs, figures, tmp_path, capsys
+) -> None:
     cells = [
         (t_train, top_k, model, 0.8 if top_k == 0 else 1.1)
         for model in ("coder-a", "coder-b")
         for top_k in (0, 10)
         for t_train in (0.8, 1.2)
     ]
+    template = pipeline_outputs.sweep / "0" / "results.json"
     for i, cell in enumerate(cells):
-        (tmp_path / str(i)).mkdir()
-        (tmp_path / str(i) / "results.json").write_text(json.dumps(_cell(*cell)))
+        _write_cell(template, tmp_path / str(i), *cell)
     assert report([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
@@ -64,8 +126,15 @@ def test_report_fits_draws_and_heads_each_setting_apart(tmp_path: Path, capsys) 
     assert "coder-a on humaneval: best SSD 0.5000" in out and "coder-b on lcb/v6: best" in out
     table = (tmp_path / "report" / "table.csv").read_text().splitlines()
     assert len(table) == 1 + len(cells) * 5
-    for png in ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png", "best_vs_baselines.png"):
-        assert (tmp_path / "report" / png).stat().st_size > 5_000
+    for name in ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png"):  # one panel per setting
+        assert len(_panels(figures[name])) == 4, name
+    teff = _panels(figures["pass_at_1_vs_t_eff.png"])
+    assert all(len(ax.collections) == 2 and len(ax.lines) == 1 for ax in teff)  # 2 T_train, fit
+    (best,) = figures["best_vs_baselines.png"].axes
+    assert len(best.get_xticklabels()) == 2 and len(best.containers) == 3  # 2 models x 3 bars
+    for name in PNGS:
+        _check_png(tmp_path / "report" / name, figures[name])
+    assert np.isfinite([f["r2"] for f in fits.values()]).all()
 
 
 def test_report_refuses_a_directory_without_results(tmp_path: Path, capsys) -> None:
