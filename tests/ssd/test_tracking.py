@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,22 @@ def logger_cfg(make_cfg, *overrides: str):
 
 
 def the_run(output_dir: Path) -> Path:
-    (run_dir,) = (output_dir / "wandb").glob("offline-run-*")
-    return run_dir
+    """The run's folder once its `.wandb` file holds the exit record.
+
+    `finish()` returns when W&B's service has the exit, which may be a moment before its writer
+    has flushed the file (seen on a loaded machine), so the file is polled for it.
+    """
+    deadline = time.monotonic() + 30.0
+    while True:
+        runs = list((output_dir / "wandb").glob("offline-run-*"))
+        try:
+            if len(runs) == 1 and exit_code(runs[0]) is not None:
+                return runs[0]
+        except Exception:  # noqa: BLE001 - a record cut off mid-write: read it again
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no finished W&B run under {output_dir}: {runs}")
+        time.sleep(0.05)
 
 
 def exit_code(run_dir: Path) -> int | None:
@@ -125,7 +140,7 @@ def test_finish_with_a_failure_code_closes_the_run(make_cfg, tmp_path):
     stale = make_tracker(cfg, tmp_path / "stale", "cell-c", CONFIG)
     fresh = make_tracker(cfg, tmp_path / "fresh", "cell-d", CONFIG)
     try:
-        assert exit_code(the_run(tmp_path / "stale")) is not None
+        the_run(tmp_path / "stale")  # it has its exit record
         assert wandb.run is fresh.run and stale.run is not fresh.run
     finally:
         fresh.finish()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,22 @@ def write_contexts(path: Path, model_dir: Path) -> int:
     return 3 + 2 + 3
 
 
+def wandb_run(out: Path, summary_keys: set[str]) -> dict:
+    """The offline run under `out`, read once it holds `summary_keys` (W&B's writer may flush
+    the `.wandb` file a moment after `finish()` returns), or fail after 30 s."""
+    deadline, run = time.monotonic() + 30.0, None
+    while time.monotonic() < deadline:
+        try:
+            (run_dir,) = (out / "wandb").glob("offline-run-*")
+            run = read_wandb_run(run_dir)
+            if summary_keys <= run["summary"]:
+                return run
+        except Exception:  # noqa: BLE001 - not there yet, or a record cut off mid-write
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the W&B run under {out} never recorded {summary_keys}: {run}")
+
+
 def check_png(path: Path, height: int, width: int) -> None:
     pixels = imread(path)
     assert pixels.shape[:2] == (height, width)
@@ -93,10 +110,8 @@ def test_a_real_run_writes_analysis_json_and_the_pngs(
     check_png(out / "eval_truncation.png", 528, 1760)  # 16 x 4.8 in at 110 dpi
     assert f"{n_positions} positions" in printed
     assert printed.strip().splitlines()[-1].startswith(f"wrote {out / 'analysis.json'}, ")
-    (run_dir,) = (out / "wandb").glob("offline-run-*")
-    run = read_wandb_run(run_dir)
+    run = wandb_run(out, {"analyze/n_positions", "analyze/ssd/fork_entropy_bits"})
     assert run["group"] == "analyze"
-    assert {"analyze/n_positions", "analyze/ssd/fork_entropy_bits"} <= run["summary"]
     assert any(key.startswith("analyze/fork_lock/") for key in run["summary"])  # the image
     assert {"analyze.t_train", "analyze.base"} <= run["config"]
     # --json prints exactly what analysis.json holds, and nothing else
