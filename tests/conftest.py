@@ -98,6 +98,7 @@ def pipeline_outputs(tmp_path_factory):
     T_eval {0.7, 1.0}, one seed a cell, laid out as a multirun (cells 0..3). All on one stage
     cache (`cache`), so the T_train=1.0 cells reuse the smoke run's training; ~30 s on 2 cores.
     """
+    # Imported here: this fixture is appended, and the module's header stays as it was.
     import contextlib
     import io
     from types import SimpleNamespace

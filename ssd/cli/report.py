@@ -14,10 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from ssd.artifacts import atomic_write_json, atomic_write_text
 from ssd.report.sweep import COLUMNS, collect, headline, row_optima, teff_fits
 from ssd.report.sweep_plots import plot_best, plot_heatmap, plot_teff
 from ssd.report.sweep_text import format_fits, format_headline, format_optima, format_rows
+from ssd.tracking import group_name, wandb_mode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,13 +59,9 @@ def sweep_logging(directory: Path) -> dict[str, str]:
 
     A directory without one (a single run) is its own group, named after the folder.
     """
-    from ssd.tracking import group_name
-
     found = {"project": "ssd-sweeps", "group": group_name(None, directory.resolve())}
     multirun = directory / "multirun.yaml"
     if multirun.is_file():
-        from omegaconf import OmegaConf
-
         cfg = OmegaConf.load(multirun)
         logger = cfg.get("logger") or {}
         found["project"] = logger.get("project") or found["project"]
@@ -78,7 +77,7 @@ def runset_filters(group: str, job_type: str) -> str:
 
 def wandb_report_spec(project: str, entity: str | None, group: str) -> Any:
     """The W&B report page: the sweep's cells, pass@1 vs T_eff, and the report run's table."""
-    import wandb_workspaces.reports.v2 as wr
+    import wandb_workspaces.reports.v2 as wr  # lazy: only --wandb-report needs it
 
     def runset(name: str, job_type: str) -> Any:
         return wr.Runset(
@@ -133,9 +132,7 @@ def _log_wandb(
     paths: dict[str, Path],
     out: Path,
 ) -> None:
-    import wandb
-
-    from ssd.tracking import wandb_mode
+    import wandb  # lazy: only --wandb needs it, and it is slow to import
 
     run = wandb.init(
         project=target["project"],
@@ -164,9 +161,7 @@ def _log_wandb(
 
 
 def _wandb_page(args: argparse.Namespace, target: dict[str, str]) -> None:
-    from wandb_workspaces.expr import expr_to_filters
-
-    from ssd.tracking import wandb_mode
+    from wandb_workspaces.expr import expr_to_filters  # lazy: only --wandb-report needs it
 
     report = wandb_report_spec(target["project"], args.entity, target["group"])
     for block in report.blocks:  # the page's run filters must parse (checked without network)

@@ -12,6 +12,7 @@ from typing import Any
 
 
 def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (imported here: the backend must be set first)."""
     import matplotlib
 
     matplotlib.use("Agg")

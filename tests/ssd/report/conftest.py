@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.image import imread
+
+from ssd.report import plots
 
 DPI = 110  # ssd.report.plots.save_png
 
@@ -13,8 +16,6 @@ DPI = 110  # ssd.report.plots.save_png
 @pytest.fixture
 def recorded_figures(monkeypatch) -> dict:
     """Every Figure handed to `ssd.report.plots.save_png`, by file name; still saved."""
-    from ssd.report import plots
-
     figures: dict = {}
     save = plots.save_png
 
@@ -29,7 +30,6 @@ def recorded_figures(monkeypatch) -> dict:
 @pytest.fixture
 def check_png():
     """Assert that a written PNG has its figure's pixel size and is not blank."""
-    from matplotlib.image import imread
 
     def check(path: Path, fig=None, size_inches: tuple[float, float] | None = None) -> np.ndarray:
         image = imread(path)
