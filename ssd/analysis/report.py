@@ -32,7 +32,8 @@ def flat_summary(result: dict[str, Any]) -> dict[str, float | int | None]:
 
 
 def _num(value: float | None, fmt: str = ".4f") -> str:
-    return "-" if value is None else format(value, fmt)
+    # + 0.0 turns float noise like -8e-17 rounded to -0.0 into 0.0: no "-0.0000" in the table
+    return "-" if value is None else format(float(format(value, fmt)) + 0.0, fmt)
 
 
 def format_summary(result: dict[str, Any]) -> str:

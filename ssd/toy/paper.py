@@ -80,8 +80,9 @@ class ToyConfig:
             raise ValueError("need t_train > 0, t_min > 0, t_step > 0 and t_max >= t_min")
 
     def temperatures(self) -> np.ndarray:
-        """The eval temperature grid, rounded so that 0.05 + 0.01*k prints as it reads."""
-        n_points = int(round((self.t_max - self.t_min) / self.t_step)) + 1
+        """The eval temperature grid from t_min up to t_max (never past it), rounded so that
+        0.05 + 0.01*k prints as it reads."""
+        n_points = int(np.floor((self.t_max - self.t_min) / self.t_step + 1e-9)) + 1
         return np.round(self.t_min + self.t_step * np.arange(n_points), 10)
 
 

@@ -252,3 +252,12 @@ def test_cli_sgd_students_approach_the_exact_student(tmp_path, capsys):
     spread = [r["tabular_mle"]["over_seeds"]["share_within_10pct_of_exact"] for r in rows]
     assert spread[-1] > spread[0]
     assert (tmp_path / "sgd_pass_vs_T.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_temperature_grid_never_passes_t_max():
+    from ssd.toy.paper import ToyConfig
+
+    for step in (0.01, 0.1, 0.2, 0.3, 0.05):
+        grid = ToyConfig(t_step=step).temperatures()
+        assert grid[0] == 0.05 and grid[-1] <= 3.0 and 3.0 - grid[-1] < step, (step, grid[-1])
+    assert ToyConfig(t_step=0.01).temperatures()[-1] == 3.0
