@@ -8,20 +8,16 @@ ASSETS = REPO / "tests" / "assets"
 GOLDEN = REPO / "tests" / "golden"
 
 
-def read_wandb_run(run_dir: Path) -> dict:
-    """What an offline W&B run recorded: its group, job type, config keys and summary keys.
-
-    Reads the run's `.wandb` file as W&B writes it (a 7-byte header, then LevelDB-log records in
-    32 KiB blocks, each a serialized `Record` protobuf), so a test checks what would be synced,
-    not what our code meant to send.
-    """
+def wandb_records(run_dir: Path):
+    """Every `Record` protobuf of an offline W&B run, read from its `.wandb` file as W&B writes
+    it (a 7-byte header, then LevelDB-log records in 32 KiB blocks), so a test checks what would
+    be synced, not what our code meant to send."""
     import struct
 
     from wandb.proto import wandb_internal_pb2 as pb
 
     (path,) = run_dir.glob("*.wandb")
     raw, pos, block, partial = path.read_bytes(), 7, 32768, b""
-    found: dict = {"group": None, "job_type": None, "config": set(), "summary": set()}
     while pos + 7 <= len(raw):
         if block - pos % block < 7:  # a block's tail too short for a header is padding
             pos += block - pos % block
@@ -36,6 +32,14 @@ def read_wandb_run(run_dir: Path) -> dict:
             continue
         record = pb.Record()
         record.ParseFromString(partial)
+        yield record
+
+
+def read_wandb_run(run_dir: Path) -> dict:
+    """What an offline W&B run recorded: group, job type, config and summary keys, exit code."""
+    found: dict = {"group": None, "job_type": None, "config": set(), "summary": set()}
+    found["exit_code"] = None
+    for record in wandb_records(run_dir):
         which = record.WhichOneof("record_type")
         if which == "run":
             found["group"], found["job_type"] = record.run.run_group, record.run.job_type
@@ -44,4 +48,18 @@ def read_wandb_run(run_dir: Path) -> dict:
             found["summary"] |= {
                 item.key or "/".join(item.nested_key) for item in record.summary.update
             }
+        elif which == "exit":
+            found["exit_code"] = record.exit.exit_code
+    return found
+
+
+def strays(token: str) -> list[int]:
+    """Host processes whose command line contains `token` (what a sandbox must not leave behind)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if token.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
     return found

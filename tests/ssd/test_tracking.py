@@ -7,7 +7,6 @@ Nothing here reaches the network: every W&B run is offline, written under tmp_pa
 from __future__ import annotations
 
 import csv
-import struct
 import time
 from pathlib import Path
 
@@ -54,28 +53,8 @@ def the_run(output_dir: Path) -> Path:
 
 
 def exit_code(run_dir: Path) -> int | None:
-    """The exit record's code in the run's `.wandb` file (the same framing read_wandb_run reads:
-    a 7-byte file header, then LevelDB-log records in 32 KiB blocks)."""
-    from wandb.proto import wandb_internal_pb2 as pb
-
-    (path,) = run_dir.glob("*.wandb")
-    raw, pos, block, partial, found = path.read_bytes(), 7, 32768, b"", None
-    while pos + 7 <= len(raw):
-        if block - pos % block < 7:
-            pos += block - pos % block
-            continue
-        _crc, length, kind = struct.unpack("<IHB", raw[pos : pos + 7])
-        if length == 0 and kind == 0:
-            pos += block - pos % block
-            continue
-        data, pos = raw[pos + 7 : pos + 7 + length], pos + 7 + length
-        partial = data if kind in (1, 2) else partial + data
-        if kind in (1, 4):
-            record = pb.Record()
-            record.ParseFromString(partial)
-            if record.WhichOneof("record_type") == "exit":
-                found = record.exit.exit_code
-    return found
+    """The exit record's code in the run's `.wandb` file (None until W&B has written it)."""
+    return read_wandb_run(run_dir)["exit_code"]
 
 
 def png(path: Path) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.sandbox_programs import daemon_program
+from helpers.support import strays
 
 from ssd.sandbox import execution
 from ssd.sandbox import launch as sandbox
@@ -38,18 +39,6 @@ needs_bwrap = pytest.mark.skipif(not HAS_BWRAP, reason="needs a working bubblewr
 
 def bwrap_run(code: str, stdin: str = "", **kwargs):
     return run_program(code, stdin, isolation="bwrap", **kwargs)
-
-
-def strays(token: str) -> list[int]:
-    """Host processes whose command line contains `token`."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if token.encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_probe_picks_bwrap_when_it_works():

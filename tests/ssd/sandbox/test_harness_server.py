@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers.sandbox_programs import daemon_program
+from helpers.support import strays
 
 from ssd.sandbox import harness_server
 from ssd.sandbox.execution import isolation_level
@@ -49,17 +50,6 @@ def harness(request):
 
 def run(harness, code, inputs, mode="stdin", **kwargs):
     return list(harness.run(code, inputs, mode, **kwargs))
-
-
-def strays(token: str) -> list[int]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if token.encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return found
 
 
 def sigkill_pending(pid: int) -> bool:
