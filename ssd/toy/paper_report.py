@@ -184,6 +184,24 @@ def print_tables(summary: dict, console: Console | None = None) -> None:
     """Human-readable report: states, best T per model, fork nuclei, robustness, caveat, files."""
     # Piped output gets a fixed width: rich's 80-column default would wrap every token list.
     console = console or Console(width=None if Console().is_terminal else 150)
+    for table in (_states_table(summary), _best_table(summary), _robustness_table(summary)):
+        console.print(table)
+    gap = summary["student_vs_ssd_as_decoder"]
+    verdict = "coincide" if gap["coincide"] else "DIFFER"
+    console.print(
+        f"SSD student vs SSD-as-decoder on the teacher: {verdict} (max |ΔP(pass)| "
+        f"{gap['max_abs_pass_diff']:.1e}, max |Δprob| {gap['max_abs_prob_diff']:.1e} over "
+        "all T and eval top-p; float32 decoding)."
+    )
+    console.print(RESOLUTION_NOTE)
+    console.print(CAVEAT)
+    if "sgd" in summary:
+        print_sgd_table(summary["sgd"], console)
+    if "files" in summary:
+        console.print(f"wrote {', '.join(summary['files'].values())}")
+
+
+def _states_table(summary: dict) -> Table:
     cfg = summary["config"]
     states = Table(
         title=f"States after SSD (T_train {cfg['t_train']}, top-p {cfg['train_top_p']}); "
@@ -199,8 +217,11 @@ def print_tables(summary: dict, console: Console | None = None) -> None:
             f"{st['student_entropy_bits']:.2f}",
             _tokens(st["student_support"]),
         )
-    console.print(states)
+    return states
 
+
+def _best_table(summary: dict) -> Table:
+    cfg = summary["config"]
     best = Table(
         title=f"Best global T, eval top-p {cfg['eval_top_p']:.2f} "
         f"(grid {cfg['grid']['t_min']}..{cfg['grid']['t_max']} step {cfg['grid']['t_step']})"
@@ -226,8 +247,10 @@ def print_tables(summary: dict, console: Console | None = None) -> None:
             f"{f['lock_correct']:.3f}",
             _tokens(entry["fork_nucleus"]),
         )
-    console.print(best)
+    return best
 
+
+def _robustness_table(summary: dict) -> Table:
     robust = Table(title="Robustness over eval top-p: best P(pass) and its T")
     robust.add_column("eval top-p")
     for label in ("teacher", "SSD student", "SSD-as-decoder"):
@@ -236,21 +259,7 @@ def print_tables(summary: dict, console: Console | None = None) -> None:
     for row in summary["robustness"]:
         cells = [c for name in MODELS for c in _best(row[name])]
         robust.add_row(f"{row['eval_top_p']:.2f}", *cells)
-    console.print(robust)
-
-    gap = summary["student_vs_ssd_as_decoder"]
-    verdict = "coincide" if gap["coincide"] else "DIFFER"
-    console.print(
-        f"SSD student vs SSD-as-decoder on the teacher: {verdict} (max |ΔP(pass)| "
-        f"{gap['max_abs_pass_diff']:.1e}, max |Δprob| {gap['max_abs_prob_diff']:.1e} over "
-        "all T and eval top-p; float32 decoding)."
-    )
-    console.print(RESOLUTION_NOTE)
-    console.print(CAVEAT)
-    if "sgd" in summary:
-        print_sgd_table(summary["sgd"], console)
-    if "files" in summary:
-        console.print(f"wrote {', '.join(summary['files'].values())}")
+    return robust
 
 
 SGD_NOTE = (
