@@ -6,11 +6,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
+from matplotlib.image import imread
 from omegaconf import DictConfig, OmegaConf
 
 from ssd.config.schema import register_configs
+from ssd.report import plots
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "conf"
@@ -133,3 +136,42 @@ def pipeline_outputs(tmp_path_factory):
     return SimpleNamespace(
         run=smoke, sweep=root / "sweep", cache=root / "cache", printed=printed.getvalue()
     )
+
+
+# -- figures the reports draw, and what their PNGs hold (report, sweep and CLI tests) -----------
+
+PNG_DPI = 110  # ssd.report.plots.save_png
+
+
+@pytest.fixture
+def recorded_figures(monkeypatch) -> dict:
+    """Every Figure handed to `ssd.report.plots.save_png`, by file name; still saved."""
+    figures: dict = {}
+    save = plots.save_png
+
+    def record(fig, path):
+        figures[Path(path).name] = fig
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "save_png", record)
+    return figures
+
+
+@pytest.fixture
+def check_png():
+    """Assert that a written PNG has its figure's pixel size and is not blank."""
+
+    def check(path: Path, fig=None, size_inches: tuple[float, float] | None = None) -> np.ndarray:
+        image = imread(path)
+        width, height = size_inches or fig.get_size_inches()
+        assert (
+            abs(image.shape[1] - width * PNG_DPI) <= 1
+            and abs(image.shape[0] - height * PNG_DPI) <= 1
+        )
+        rgb = image[..., :3]
+        drawn = (rgb < 0.95).any(axis=-1).mean()  # share of pixels that are not (near) white
+        assert 0.01 < drawn < 0.9, f"{path.name}: {drawn:.3f} of the pixels drawn"
+        assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 50  # colours, text, antialiasing
+        return image
+
+    return check

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib.image import imread
 
 from ssd.cli.report import main as report
-from ssd.report import plots
 from ssd.report.sweep import Cell
 from ssd.results import CurvePoint
 
@@ -22,31 +20,8 @@ PNGS = ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png", "best_vs_baselines.pn
 T_EVALS = [0.4, 0.6, 0.8, 1.0, 1.2]
 
 
-@pytest.fixture
-def figures(monkeypatch) -> dict:
-    """Every Figure `ssd report` saves, by file name (still saved)."""
-    recorded: dict = {}
-    save = plots.save_png
-
-    def record(fig, path):
-        recorded[Path(path).name] = fig
-        return save(fig, path)
-
-    monkeypatch.setattr(plots, "save_png", record)
-    return recorded
-
-
 def _panels(fig) -> list:
     return [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
-
-
-def _check_png(path: Path, fig) -> None:
-    """The PNG has its figure's pixel size (110 dpi) and is drawn on, not blank."""
-    image = imread(path)
-    width, height = fig.get_size_inches() * 110
-    assert abs(image.shape[1] - width) <= 1 and abs(image.shape[0] - height) <= 1
-    drawn = (image[..., :3] < 0.95).any(axis=-1).mean()
-    assert 0.01 < drawn < 0.9, path.name
 
 
 def _curve(point: CurvePoint, t_train: float, values: list[float]) -> list[CurvePoint]:
@@ -87,7 +62,9 @@ def _write_cell(template: Path, out: Path, t_train: float, top_k: int, model: st
 
 
 @pytest.mark.slow
-def test_report_on_the_real_sweep(pipeline_outputs, figures, tmp_path, capsys) -> None:
+def test_report_on_the_real_sweep(
+    pipeline_outputs, recorded_figures, check_png, tmp_path, capsys
+) -> None:
     out = tmp_path / "report"
     assert report([str(pipeline_outputs.sweep), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -97,13 +74,13 @@ def test_report_on_the_real_sweep(pipeline_outputs, figures, tmp_path, capsys) -
     assert summary["n_rows"] == 4 and [h["model"] for h in summary["headline"]] == ["toy"]
     assert "toy on toy: best SSD" in printed
     for name in PNGS:
-        _check_png(out / name, figures[name])
-    assert len(_panels(figures["heatmap_pass_at_1.png"])) == 1
+        check_png(out / name, recorded_figures[name])
+    assert len(_panels(recorded_figures["heatmap_pass_at_1.png"])) == 1
 
 
 @pytest.mark.slow
 def test_report_fits_draws_and_heads_each_setting_apart(
-    pipeline_outputs, figures, tmp_path, capsys
+    pipeline_outputs, recorded_figures, check_png, tmp_path, capsys
 ) -> None:
     cells = [
         (t_train, top_k, model, 0.8 if top_k == 0 else 1.1)
@@ -127,13 +104,13 @@ def test_report_fits_draws_and_heads_each_setting_apart(
     table = (tmp_path / "report" / "table.csv").read_text().splitlines()
     assert len(table) == 1 + len(cells) * 5
     for name in ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png"):  # one panel per setting
-        assert len(_panels(figures[name])) == 4, name
-    teff = _panels(figures["pass_at_1_vs_t_eff.png"])
+        assert len(_panels(recorded_figures[name])) == 4, name
+    teff = _panels(recorded_figures["pass_at_1_vs_t_eff.png"])
     assert all(len(ax.collections) == 2 and len(ax.lines) == 1 for ax in teff)  # 2 T_train, fit
-    (best,) = figures["best_vs_baselines.png"].axes
+    (best,) = recorded_figures["best_vs_baselines.png"].axes
     assert len(best.get_xticklabels()) == 2 and len(best.containers) == 3  # 2 models x 3 bars
     for name in PNGS:
-        _check_png(tmp_path / "report" / name, figures[name])
+        check_png(tmp_path / "report" / name, recorded_figures[name])
     assert np.isfinite([f["r2"] for f in fits.values()]).all()
 
 
