@@ -46,6 +46,7 @@ class DataKind(Choice):
     toy = "toy"  # each toy instance named data.copies_per_instance times
     jsonl = "jsonl"  # a local file of {"question", "starter_code"?, "id"?} rows
     rstar = "rstar"  # rStar-Coder's seed problems (hub, or a local file in its schema)
+    tinycode = "tinycode"  # generated tiny-code tasks, disjoint from the tinycode benchmark
 
 
 class PromptFormat(Choice):
@@ -90,6 +91,7 @@ class Benchmark(Choice):
     lcb = "lcb"  # LiveCodeBench (hub release, or eval.benchmark.path)
     humaneval = "humaneval"
     jsonl = "jsonl"  # a local file in LiveCodeBench's schema
+    tinycode = "tinycode"  # generated small Python function tasks (ssd/tinycode), sandbox-graded
 
 
 class LcbVersion(Choice):
@@ -103,6 +105,13 @@ class Extract(Choice):
     last = "last"  # the last fenced code block (the official evaluator)
     first = "first"  # the first fenced code block
     none = "none"  # the completion as is
+
+
+class Grader(Choice):
+    # the project's grader: documented differences from the official ones (README, grading modes)
+    strict = "strict"
+    ml_ssd = "ml_ssd"  # verdict for verdict apple/ml-ssd's released LCB evaluator (the paper's)
+    lcb = "lcb"  # verdict for verdict LiveCodeBench's lcb_runner
 
 
 class Isolation(Choice):

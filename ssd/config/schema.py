@@ -21,6 +21,7 @@ from ssd.config.choices import (
     Difficulty,
     Dtype,
     Extract,
+    Grader,
     Isolation,
     LcbVersion,
     LoggerMode,
@@ -280,6 +281,11 @@ class BenchmarkConfig:
     start: str | None = None  # version=custom: first contest date kept, YYYY-MM-DD
     end: str | None = None  # version=custom: first date no longer kept
     tests: str = "private"  # which test cases grade; allowed: choices.STR_CHOICES
+    grader: Grader = Grader.strict  # whose verdict rules (paper presets: ml_ssd)
+    # refuse to run unless the loaded problem set has exactly this many problems (None = any)
+    expected_problems: int | None = None
+    # ... and exactly this many per difficulty, e.g. {easy: 31, medium: 39, hard: 61}
+    expected_difficulty: dict[str, int] | None = None
     difficulty: list[Difficulty] | None = None  # e.g. [hard]; None = all
     extract: Extract | None = None  # which code is graded; None: last, humaneval: none
     timeout_s: float = 6.0  # seconds per test (official: 6): lower is faster, fails slow code
