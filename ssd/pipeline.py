@@ -22,6 +22,7 @@ from ssd.artifacts import atomic_write_json, read_json
 from ssd.cache import RUN_DROPS, STAGE_VERSIONS, Cache, ShardsPending, StageOutput, identity
 from ssd.config.schema import Config, eval_temperatures
 from ssd.config.validation import validate
+from ssd.contamination import Overlap, check_pool
 from ssd.data import load_prompts
 from ssd.job_tasks import task_rank, wait_for_task_zero
 from ssd.report.run import format_table, summarize, write_report
@@ -66,13 +67,15 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
     # Data is validated before any compute; a finished record needs none of it.
     finished = cache.finished("run", cache.key("run", args=record_args))
     prompts = None if finished else load_prompts(config.data, config.toy)
+    overlap = None if finished else _check_pool(config, prompts)
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     tracker = (tracker_factory or make_tracker)(config.logger, output_dir, config.name, resolved)
 
     def compute(folder: Path) -> dict[str, Any]:
         pool = prompts or load_prompts(config.data, config.toy)
-        summary = _run_stages(config, cache, pool, folder, tracker, resolved)
+        pool_overlap = overlap or _check_pool(config, pool)
+        summary = _run_stages(config, cache, pool, pool_overlap, folder, tracker, resolved)
         return {"best": summary.to_json()["best"]}
 
     exit_code = 1
@@ -92,6 +95,11 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
         raise RuntimeError(f"config access failed inside a stage: {err}") from err
     finally:
         tracker.finish(exit_code)
+
+
+def _check_pool(config: Config, prompts: list) -> Overlap:
+    """The contamination guard, before any compute (it loads the evaluation problems)."""
+    return check_pool(prompts, config.data, config.eval.benchmark, config.toy)
 
 
 def _stages():
@@ -127,7 +135,13 @@ def _publish(done: StageOutput, output_dir: Path) -> tuple[RunSummary, dict[str,
 
 
 def _run_stages(
-    config: Config, cache: Cache, prompts: list, folder: Path, tracker: Any, resolved: dict
+    config: Config,
+    cache: Cache,
+    prompts: list,
+    overlap: Overlap,
+    folder: Path,
+    tracker: Any,
+    resolved: dict,
 ) -> RunSummary:
     replicate, resolve_base = _stages()
     base = resolve_base(config.model, config.toy, cache)
@@ -142,7 +156,10 @@ def _run_stages(
     meta = {
         "config": resolved,
         "seeds": seeds,
-        "problem_set": _problem_set(config, n_problems, replicates[0].results["base"]),
+        "problem_set": {
+            **_problem_set(config, n_problems, replicates[0].results["base"]),
+            "pool_overlap": overlap.to_json(),
+        },
         "base_model": {"path": str(base.model.path), "key": base.key},
         "decoding": {
             "train": {"temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p},

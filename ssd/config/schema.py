@@ -152,6 +152,10 @@ class DataConfig:
     # its target (fewer: faster, noisier)
     copies_per_instance: int = 128
     limit: int | None = None  # keep the first N prompts (after de-dup); None = all
+    # a pool sharing problems with the evaluation set (normalised-text match) is refused before
+    # compute (ssd/contamination.py); true = run anyway; None = allowed only for the toy, whose
+    # pool names the evaluated instances by design
+    allow_eval_overlap: bool | None = keyed(KeyRole.RUNTIME, None)
     prompt: PromptConfig = field(default_factory=PromptConfig)
 
 
