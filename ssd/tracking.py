@@ -94,6 +94,22 @@ class CsvTracker(Tracker):
 
         return [CSVLogger(save_dir=str(self.dir), name="finetune")]
 
+    def log(self, metrics: dict[str, float], step: int | None = None) -> None:
+        # Long format (step, key, value): the keys differ from call to call, so a wide CSV's
+        # header would have to be rewritten whenever a new metric appears.
+        path = self.dir / "metrics.csv"
+        new = not path.exists()
+        with path.open("a", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(["step", "key", "value"])
+            writer.writerows([step, key, value] for key, value in sorted(metrics.items()))
+
+    def image(self, key: str, path: Path) -> None:
+        # The PNG stays where the stage wrote it; the index says which key it is.
+        with (self.dir / "images.csv").open("a", newline="") as handle:
+            csv.writer(handle).writerow([key, str(path)])
+
     def summary(self, metrics: dict[str, Any]) -> None:
         with (self.dir / "summary.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)

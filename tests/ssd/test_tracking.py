@@ -165,6 +165,9 @@ def test_csv_tracker_writes_summary_tables_and_lightning_metrics(make_cfg, tmp_p
     assert isinstance(tracker, CsvTracker)
     tracker.summary({"b/pass@1": 0.5, "a/n": 3})
     tracker.table("eval/pass_at_1", ["T", "pass@1"], [[0.5, 0.1], [1.0, 0.2]])
+    tracker.log({"train/loss": 2.0, "trainer/global_step": 1}, step=1)
+    tracker.log({"base/loss": 0.5})
+    tracker.image("analyze/fork_lock", tmp_path / "fork_lock.png")
     (logger,) = tracker.lightning_loggers()
     logger.log_metrics({"train/loss": 1.25}, step=3)
     logger.save()
@@ -176,6 +179,15 @@ def test_csv_tracker_writes_summary_tables_and_lightning_metrics(make_cfg, tmp_p
     (metrics,) = (tmp_path / "csv" / "finetune").glob("version_*/metrics.csv")
     with metrics.open() as handle:
         assert [row["train/loss"] for row in csv.DictReader(handle)] == ["1.25"]
+    with (tmp_path / "csv" / "metrics.csv").open() as handle:
+        assert list(csv.reader(handle)) == [
+            ["step", "key", "value"],
+            ["1", "train/loss", "2.0"],
+            ["1", "trainer/global_step", "1"],
+            ["", "base/loss", "0.5"],
+        ]
+    with (tmp_path / "csv" / "images.csv").open() as handle:
+        assert list(csv.reader(handle)) == [["analyze/fork_lock", str(tmp_path / "fork_lock.png")]]
 
 
 def test_none_logger_writes_nothing(make_cfg, tmp_path):
