@@ -19,9 +19,12 @@ Guarded with bwrap (bubblewrap; probed once per process, the default when it wor
   processes; a wall-clock timeout; stdout/stderr capped (status "output_limit").
 Not guarded: reading world-readable files (the repo, the venv, /etc); timing side channels; kernel
 bugs. Rlimits-only fallback (no working bwrap; warned once): the resource limits, the fixed
-environment, the temp work dir and the process-group kill hold, but the program can write wherever
-the caller can, use the network, signal the caller's processes, and a daemon that calls setsid()
-escapes the kill. Linux only.
+environment, the temp work dir and the kill of everything the program started (process group, then
+the environment marker) hold, but there is no network, PID or mount isolation. When the caller is
+root the program runs as a fresh unprivileged uid (groups, gid, uid set in the child before exec),
+so the process limit bites, and it can write only where anyone can (its work dir, /tmp, /dev/shm)
+and signal only its own processes; as any other user it runs as that user, with that user's rights.
+`isolation_info()["description"]` says which of these was achieved. Linux only.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from ssd.sandbox.launch import Limits, Sandbox, _Profile, read_capped
+from ssd.sandbox.launch import _UID_BASE, Limits, Sandbox, _Profile, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +83,20 @@ def _profile(requested: str) -> _Profile:
             candidates.append(_Profile("bwrap", True))
         candidates.append(_Profile("bwrap", False))
     if requested in ("auto", "rlimits"):
+        if os.geteuid() == 0:  # root ignores RLIMIT_NPROC: run the program as a fresh uid
+            candidates.append(_Profile("rlimits", True))
+            if shutil.which("setpriv"):  # ... that may read what it must (a 0700 /root/.pyenv)
+                candidates.append(_Profile("rlimits", True, read_all=True))
         candidates.append(_Profile("rlimits", False))
     for profile in candidates:
         # The probe also checks that the sandbox runs the caller's interpreter and stdlib.
         code = "import sys; print(sys.version, sys.base_prefix)"
         expected = f"{sys.version} {sys.base_prefix}"
-        result = _run_script(profile, code, "", Limits(timeout_s=20.0))
+        try:
+            result = _run_script(profile, code, "", Limits(timeout_s=20.0))
+        except OSError as err:  # e.g. the fresh uid may not exec an interpreter under /root
+            log.info("sandbox %s failed to start: %s", profile, err)
+            continue
         if result.status == "ok" and result.stdout.strip() == expected:
             if profile.level == "rlimits" and requested == "auto":
                 message = (
@@ -110,9 +121,30 @@ def isolation_level(isolation: str | None = None) -> str:
 
 
 def isolation_info(isolation: str | None = None) -> dict[str, object]:
-    """The isolation level plus the details worth recording next to results."""
+    """The isolation achieved, recorded next to results: a grade is only as safe as its sandbox.
+
+    "description" is the one line a report prints, e.g. "bwrap, fresh uid (dropped from root)",
+    "rlimits, fresh uid (dropped from root)", "rlimits, uid 1000", or "rlimits, uid 0 (root:
+    no process limit)" when the uid switch itself failed its probe.
+    """
     profile = choose_profile(isolation)
-    return {"level": profile.level, "uid_drop": profile.drop_uid, "python": sys.version.split()[0]}
+    return {
+        "level": profile.level,
+        "uid_drop": profile.drop_uid,
+        "description": describe(profile),
+        "python": sys.version.split()[0],
+    }
+
+
+def describe(profile: _Profile) -> str:
+    """One line for `profile` as run by this process's uid."""
+    if profile.drop_uid:
+        reads = ", may read any file" if profile.read_all else ""
+        return f"{profile.level}, fresh uid >= {_UID_BASE} per run (dropped from root{reads})"
+    uid = os.geteuid()
+    if profile.level == "rlimits" and uid == 0:
+        return "rlimits, uid 0 (root: the process limit does not bind)"
+    return f"{profile.level}, uid {uid}"
 
 
 def _main_entry(path: str) -> str:

@@ -57,7 +57,12 @@ class Limits:
 @dataclass(frozen=True)
 class _Profile:
     level: str  # "bwrap" | "rlimits"
-    drop_uid: bool  # bwrap + setpriv to a fresh uid; only when the caller is root
+    # Run the program as a fresh unprivileged uid; only when the caller is root (bwrap: setpriv;
+    # rlimits: setgroups/setgid/setuid in the child before exec). Root ignores RLIMIT_NPROC.
+    drop_uid: bool
+    # rlimits as root only: keep CAP_DAC_READ_SEARCH (read any file, write none) through setpriv,
+    # for an interpreter the fresh uid cannot read (e.g. under a 0700 /root).
+    read_all: bool = False
 
 
 @functools.cache
@@ -181,18 +186,22 @@ class Sandbox:
             # surrogatepass: a lone surrogate in model output must not crash the grader.
             (self.stage / name).write_text(text, encoding="utf-8", errors="surrogatepass")
             (self.stage / name).chmod(0o644)  # whatever the umask: the sandbox uid reads it
+        # Fresh per launch, so two programs never share a process count or can signal each other.
+        self.uid = _UID_BASE + (os.getpid() % 100_000) * 100 + next(_uid_counter) % 100
         if self.profile.level == "bwrap":
-            uid = _UID_BASE + (os.getpid() % 100_000) * 100 + next(_uid_counter) % 100
+            uid = self.uid
             self.stage.chmod(0o755)  # readable through the bind by the unprivileged uid
             prefix = _bwrap_argv(self.stage, uid if self.profile.drop_uid else None, import_repo)
             self.job_dir = _JOB_DIR_IN_BWRAP
             self.env = dict(_ENV)
         else:
-            prefix, self.job_dir = [], str(self.stage)
+            prefix, self.job_dir = self._setpriv_argv(), str(self.stage)
             # No PID namespace here: this marker, inherited by every descendant that keeps its
             # environment, is how __exit__ finds children that left the group with setsid().
             self.marker = f"{os.getpid()}.{next(_uid_counter)}.{time.monotonic_ns()}"
             self.env = dict(_ENV, **{MARKER_VAR: self.marker})
+            if self.profile.drop_uid:
+                os.chown(self.stage, self.uid, self.uid)  # the work dir: the program writes here
         if import_repo:
             _stage_package(self.stage)
         boot = _boot(entry.replace("{job}", self.job_dir), import_repo, limits, self.job_dir)
@@ -216,6 +225,7 @@ class Sandbox:
                 env=self.env,
                 start_new_session=True,  # its own process group, killed as a whole
                 pass_fds=() if info_w is None else (info_w,),
+                **self._identity(),
             )
         finally:
             if info_w is not None:
@@ -223,6 +233,28 @@ class Sandbox:
         if info_r is not None:
             self._ns_init = _open_ns_init(info_r)
         return self.proc
+
+    def _identity(self) -> dict[str, object]:
+        """Popen's uid switch for the rlimits fallback as root: groups, gid, then uid, before exec.
+
+        Under bwrap setpriv does this inside the namespaces instead (bwrap needs root to mount).
+        """
+        if self.profile.level != "rlimits" or not self.profile.drop_uid or self.profile.read_all:
+            return {}
+        return {"user": self.uid, "group": self.uid, "extra_groups": []}
+
+    def _setpriv_argv(self) -> list[str]:
+        """The rlimits uid switch that keeps read access (setpriv), when `read_all` asks for it."""
+        if not self.profile.read_all:
+            return []
+        caps = "-all,+dac_read_search"
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"] + [
+            f"--inh-caps={caps}",
+            f"--ambient-caps={caps}",
+            f"--bounding-set={caps}",
+            "--no-new-privs",
+            "--",
+        ]
 
     def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` s for the launched process to exit; False if it is still running."""
