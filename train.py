@@ -1,13 +1,15 @@
 """Run the SSD pipeline with Hydra: `python train.py [overrides]`, or a grid with `-m`.
 
 A switchboard only: compose the config, hand it to `ssd.pipeline.run`, return its objective.
-Invalid configs exit with code 2 and one line naming the key (see ssd/cli/run.py).
+Invalid configs exit with code 2 and one line naming the key (see ssd/cli/run.py); Ctrl-C exits
+130 and SIGTERM 143 at once, keeping every finished stage (see ssd/cli/signals.py).
 """
 
 import hydra
 from omegaconf import DictConfig
 
 from ssd.cli.run import exit_code_for_config_errors, exits_2_on_config_error, job_output_dir
+from ssd.cli.signals import exits_on_signals
 from ssd.config.schema import register_configs
 from ssd.pipeline import run
 
@@ -22,4 +24,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    exit_code_for_config_errors(main)
+    exits_on_signals(lambda: exit_code_for_config_errors(main))()

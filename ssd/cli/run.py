@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
+from ssd.cli.signals import exits_on_signals
 from ssd.config.schema import ConfigError, register_configs
 from ssd.pipeline import run
 
@@ -144,5 +145,5 @@ def run_passthrough(argv: list[str]) -> int:
         summary = run(cfg, job_output_dir(cfg))
         return summary["best"]["ssd"]["pass@1"] if summary else None
 
-    exit_code_for_config_errors(_main)
+    exits_on_signals(lambda: exit_code_for_config_errors(_main))()
     return 0

@@ -135,6 +135,8 @@ def train_sft(
     model.train()
     started = time.perf_counter()
     trainer.fit(module, datamodule=data, ckpt_path=resume)
+    if trainer.interrupted:  # a fit that returns interrupted is unfinished: never record it
+        raise KeyboardInterrupt(f"{log_prefix} training interrupted at step {trainer.global_step}")
     wall = time.perf_counter() - started
     model.eval()
     n_tokens = sum(e.n_label_tokens for e in examples)

@@ -12,6 +12,7 @@ from pathlib import Path
 from lightning.pytorch.loggers import CSVLogger
 
 from ssd.artifacts import read_json
+from ssd.cli.signals import exits_on_signals
 from ssd.sft.loop import run_job
 
 
@@ -21,4 +22,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exits_on_signals(main)()  # a signalled rank exits 130/143 too, not Lightning's 0 or 1
