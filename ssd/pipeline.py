@@ -25,7 +25,7 @@ from ssd.config.validation import validate
 from ssd.contamination import Overlap, check_pool
 from ssd.data import load_prompts
 from ssd.job_tasks import task_rank, wait_for_task_zero
-from ssd.report.run import format_table, summarize, write_report
+from ssd.report.run import format_table, isolation_line, summarize, write_report
 from ssd.results import EvalResult, RunSummary
 from ssd.selection import split_for
 from ssd.tracking import make_tracker
@@ -83,6 +83,8 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
         done = cache.run("run", compute, args=record_args)
         summary, paths = _publish(done, output_dir)
         print(format_table(summary))
+        if sandbox := isolation_line(read_json(paths["results"]).get("problem_set", {})):
+            print(sandbox)
         print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}")
         _track(tracker, summary, paths)
         exit_code = 0

@@ -206,6 +206,17 @@ def diagnostics_line(summary: RunSummary) -> str:
     )
 
 
+def isolation_line(problem_set: dict[str, Any]) -> str | None:
+    """How graded code was confined, for the printed report: a score is only as safe as that.
+
+    None for the toy (nothing is executed); records older than the description give the level.
+    """
+    isolation = problem_set.get("isolation")
+    if not isolation:
+        return None
+    return f"graded code ran under: {isolation.get('description', isolation.get('level'))}"
+
+
 def format_table(summary: RunSummary) -> str:
     lines = [*_table_lines(summary), ""]
     for label in summary.labels:

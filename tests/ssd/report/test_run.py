@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ssd.report.run import NOT_ANALYZED, format_table, plot, summarize
+from ssd.report.run import NOT_ANALYZED, format_table, isolation_line, plot, summarize
 from ssd.results import Replicate, RunSummary
 
 pytestmark = pytest.mark.slow
@@ -100,3 +100,10 @@ def test_the_plot_draws_pass_at_1_against_t_eval_and_t_eff(
     assert "T_train=1.0" in fig.get_suptitle()
     check_png(path, fig)
     check_png(pipeline_outputs.run / "pass_at_1.png", size_inches=(11, 4))  # the pipeline's own
+
+
+def test_isolation_line_says_how_graded_code_was_confined():
+    described = {"isolation": {"level": "rlimits", "description": "rlimits, uid 1000"}}
+    assert isolation_line(described) == "graded code ran under: rlimits, uid 1000"
+    assert isolation_line({"isolation": {"level": "bwrap"}}) == "graded code ran under: bwrap"
+    assert isolation_line({"benchmark": "toy"}) is None
