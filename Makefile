@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps run smoke test test-fast test-vllm lint format bench clean
+.PHONY: install system-deps run smoke test test-fast test-vllm gpu-check lint format bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ $(VLLM_VENV)/.installed: pyproject.toml Makefile
 
 test-vllm: $(VLLM_VENV)/.installed  ## the vllm backend for real on CPU (opt-in; never in `make test`)
 	VLLM_CPU_KVCACHE_SPACE=$${VLLM_CPU_KVCACHE_SPACE:-1} $(VLLM_PY) -m pytest -m vllm $(PYTEST_ARGS)
+
+# The GPU tier (tests/gpu, marker `gpu`) on one CUDA GPU, in the interpreter that already has a CUDA
+# torch, lightning, transformers and peft (not .venv, which pins the CPU torch): GPU_PY=python, after
+# `pip install -e . --no-deps` and the missing pure-Python deps. Without CUDA every test skips.
+GPU_PY ?= python3
+
+gpu-check:  ## bf16 fine-tuning, GPU sampling vs the decoding transform, FSDP export, tokens/s (< 8 min)
+	timeout 480 $(GPU_PY) -m pytest -m gpu tests/gpu -s -rs $(PYTEST_ARGS)
 
 test-fast: install  ## unit tests only: no end-to-end runs, no SLURM
 	$(PY) -m pytest -m "not slow and not slurm and not vllm and not gpu" $(PYTEST_ARGS)

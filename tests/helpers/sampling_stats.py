@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.stats import chi2
 
 
@@ -25,3 +26,11 @@ def chi_square_fits(counts: np.ndarray, expected_probs: np.ndarray, alpha: float
     statistic = float(((observed - expected) ** 2 / expected).sum())
     threshold = float(chi2.ppf(1 - alpha, df=len(expected) - 1))
     return statistic < threshold, statistic, threshold
+
+
+def first_token_probs(model, prompt_ids: list[int], decoder) -> np.ndarray:
+    """The decoder's next-token distribution after `prompt_ids`, on the model's own device."""
+    with torch.no_grad():
+        ids = torch.tensor([prompt_ids], device=model.device)
+        logits = model(input_ids=ids).logits[0, -1].float()
+    return decoder.probs(logits).cpu().numpy()
