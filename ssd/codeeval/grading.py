@@ -24,7 +24,11 @@ from tqdm import tqdm
 
 from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.benchmarks.humaneval import check_program
+from ssd.codeeval.rules import LCB_PRELUDE, RULES, GradingRules
+from ssd.config.choices import Grader
 from ssd.sandbox.harness import close_runners, runner
+
+__all__ = ["LCB_PRELUDE", "STATUSES", "Verdict", "grade", "grade_many"]
 
 STATUSES = (
     "passed",
@@ -36,45 +40,6 @@ STATUSES = (
     "no_code",
     "compile_error",
 )
-# LiveCodeBench's `import_string`, run before every solution (stdin and functional alike).
-LCB_PRELUDE = """\
-from string import *
-from re import *
-from datetime import *
-from collections import *
-from heapq import *
-from bisect import *
-from copy import *
-from math import *
-from random import *
-from statistics import *
-from itertools import *
-from functools import *
-from operator import *
-from io import *
-from sys import *
-from json import *
-from builtins import *
-from typing import *
-import string
-import re
-import datetime
-import collections
-import heapq
-import bisect
-import copy
-import math
-import random
-import statistics
-import itertools
-import functools
-import operator
-import io
-import sys
-import json
-sys.setrecursionlimit(50000)
-"""
-# Imported once by the harness so that each forked test starts warm.
 
 
 @dataclass(frozen=True)
@@ -116,6 +81,22 @@ def compare_stdout(got: str, expected: str) -> bool:
     return True
 
 
+def compare_str(got_json: str | None, expected: str) -> bool:
+    """ml-ssd's functional comparison: str(return value) against str(JSON-parsed expected) (the
+    stripped text when it is not JSON), line by line with the Decimal fallback, as stdout."""
+    try:
+        got = json.loads(got_json) if got_json is not None else None
+    except (ValueError, RecursionError):
+        return False
+    try:
+        want = json.loads(expected.strip())
+    except (ValueError, RecursionError):
+        want = expected.strip()
+    return isinstance(got, str) and compare_stdout(
+        got, want if isinstance(want, str) else str(want)
+    )
+
+
 def compare_value(got_json: str | None, expected_json: str) -> bool:
     """LiveCodeBench's functional comparison: return value == JSON-parsed expected output."""
     if got_json is None:
@@ -130,54 +111,62 @@ def _short(text: str, n: int = 80) -> str:
     return repr(text if len(text) <= n else text[: n // 2] + " ... " + text[-n // 2 :])
 
 
+def select_tests(problem: Problem, which: str) -> tuple[tuple[str, str], ...]:
+    """The tests `which` ("private" / "public+private") names; load_lcb records how many of a
+    problem's tests are public (metadata n_public) when it loads both."""
+    if which == "private":
+        return problem.tests[problem.metadata.get("n_public", 0) :]
+    if "n_public" not in problem.metadata:
+        raise ValueError(f"problem {problem.id}: loaded without its public tests")
+    return problem.tests
+
+
 def grade(
     problem: Problem,
     code: str | None,
     timeout_s: float = 6.0,
     memory_mb: int = 1024,
     isolation: str | None = None,
+    rules: GradingRules = RULES[Grader.strict],
 ) -> Verdict:
-    """Grade one program.
+    """Grade one program under one grader mode's rules (ssd.codeeval.rules).
 
     Args:
         problem: The problem; its testtype picks the protocol.
         code: The program (LCB) or completion (HumanEval); None when no code was found.
-        timeout_s: Per test (LCB) or for the whole program (HumanEval).
+        timeout_s: Per test (LCB; ml_ssd rules: the base of one global budget) or for the whole
+            program (HumanEval).
         memory_mb: Address-space limit.
         isolation: Sandbox isolation, as in `ssd.sandbox.execution.run_program`.
+        rules: Test selection, program rewriting, comparison and timeout policy.
     """
     check = problem.testtype == "check"
-    total = 1 if check else len(problem.tests)
+    tests = (("", ""),) if check else select_tests(problem, rules.tests)
+    total = len(tests)
     if total == 0:  # all([]) would pass anything
         raise ValueError(f"problem {problem.id} has no tests")
     if code is None:
         return Verdict(False, "no_code", "no code block in the answer", 0, total)
-    if check:
-        cases = runner(memory_mb, isolation).run(
-            check_program(problem, code), [""], "script", None, timeout_s
-        )
-        tests: Sequence[tuple[str, str]] = [("", "")]
-    else:
-        inputs = [test[0] for test in problem.tests]
-        cases = runner(memory_mb, isolation).run(
-            code, inputs, problem.testtype, problem.func_name, timeout_s, LCB_PRELUDE
-        )
-        tests = problem.tests
+    budget = (timeout_s + 1) * total + 5 if rules.global_timeout and not check else None
+    cases = _run(
+        problem, code, [t[0] for t in tests], budget or timeout_s, memory_mb, isolation, rules
+    )
     wall, passed = 0.0, 0
     with contextlib.closing(cases):
         for case, (_, expected) in zip(cases, tests, strict=False):
             wall += case.wall_s
             where = "" if check else f"test {passed + 1}/{total}: "
+            if budget is not None and wall > budget:
+                return Verdict(
+                    False, "timeout", f"{where}over the {budget:g} s budget", passed, total, wall
+                )
             if case.status != "ok":
                 status, kind = case.status, case.error.split(":")[0]
                 if check and status == "runtime_error" and kind == "AssertionError":
                     status = "wrong_answer"  # HumanEval's check() asserts
                 reason = case.error if status == "compile_error" else where + case.error
                 return Verdict(False, status, reason or status, passed, total, wall)
-            if problem.testtype == "stdin":
-                ok, got = compare_stdout(case.stdout, expected), case.stdout
-            else:  # functional; a check program passes by running to the end
-                ok, got = check or compare_value(case.value, expected), str(case.value)
+            ok, got = _compare(problem, case, expected, rules)
             if not ok:
                 reason = f"{where}expected {_short(expected)}, got {_short(got)}"
                 return Verdict(False, "wrong_answer", reason, passed, total, wall)
@@ -187,6 +176,36 @@ def grade(
     return Verdict(True, "passed", "", passed, total, wall)
 
 
+def _run(
+    problem: Problem,
+    code: str,
+    inputs: list[str],
+    timeout_s: float,
+    memory_mb: int,
+    isolation: str | None,
+    rules: GradingRules,
+):
+    """The sandbox's results, one per input, for the program as `rules` rewrite it."""
+    if problem.testtype == "check":
+        program = check_program(problem, code)
+        return runner(memory_mb, isolation).run(program, [""], "script", None, timeout_s)
+    program = rules.program(code, problem.testtype, problem.func_name)
+    prelude = rules.stdin_prelude() if problem.testtype == "stdin" else rules.prelude
+    return runner(memory_mb, isolation).run(
+        program, inputs, problem.testtype, problem.func_name, timeout_s, prelude
+    )
+
+
+def _compare(problem: Problem, case, expected: str, rules: GradingRules) -> tuple[bool, str]:
+    """(passed, what the program gave) for one test that ran to its end."""
+    if problem.testtype == "check":
+        return True, ""  # a check program passes by running to the end
+    if problem.testtype == "stdin":
+        return compare_stdout(case.stdout, expected), case.stdout
+    compare = compare_str if rules.functional == "str" else compare_value
+    return compare(case.value, expected), str(case.value)
+
+
 def grade_many(
     pairs: Sequence[tuple[Problem, str | None]],
     timeout_s: float = 6.0,
@@ -194,6 +213,7 @@ def grade_many(
     isolation: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    rules: GradingRules = RULES[Grader.strict],
 ) -> list[Verdict]:
     """Grade (problem, code) pairs in a process pool; verdicts come back in input order.
 
@@ -203,13 +223,13 @@ def grade_many(
 
     Args:
         pairs: (problem, code or None) pairs; several may share a problem.
-        timeout_s, memory_mb, isolation: As in `grade`.
+        timeout_s, memory_mb, isolation, rules: As in `grade`.
         workers: Pool size; default os.cpu_count().
         progress: Show a tqdm progress bar (stderr).
     """
     if not pairs:
         return []
-    options = (timeout_s, memory_mb, isolation)
+    options = (timeout_s, memory_mb, isolation, rules)
     verdicts: list[Verdict | None] = [None] * len(pairs)
     todo = list(range(len(pairs)))
     with tqdm(total=len(pairs), disable=not progress, desc="grading", unit="prog") as bar:
@@ -232,7 +252,8 @@ def grade_many(
                         except BrokenProcessPool:
                             todo.append(futures[future])
         for i in todo:
-            total = 1 if pairs[i][0].testtype == "check" else len(pairs[i][0].tests)
+            problem = pairs[i][0]
+            total = 1 if problem.testtype == "check" else len(select_tests(problem, rules.tests))
             verdicts[i] = Verdict(False, "runtime_error", "the program killed its grader", 0, total)
             bar.update()
     return verdicts  # type: ignore[return-value]

@@ -131,6 +131,8 @@ def parse_record(record: dict, where: str, tests: str = "private") -> Problem:
             **metadata,
             "contest_date": str(record["contest_date"]),
             "source": where,
+            # how many of `tests` lead as public ones (grading selects per grader mode)
+            **({"n_public": len(public)} if tests == "public+private" else {}),
         },
     )
 
