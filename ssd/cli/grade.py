@@ -2,7 +2,9 @@
 
     ssd grade --benchmark humaneval --samples samples.jsonl          # rows: task_id, completion
     ssd grade --benchmark lcb --data test6.jsonl --samples s.jsonl   # rows: question_id, completion
-Prints a JSON summary (pass@k with 95% bootstrap CIs, per difficulty, failure fractions, isolation).
+    ssd grade --benchmark lcb --data test6.jsonl --samples s.jsonl --compare  # all grader modes
+Prints a JSON summary (pass@k with 95% bootstrap CIs, per difficulty, failure fractions, isolation,
+the grader mode), or with --compare a table of where the grader modes disagree.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.benchmarks.humaneval import load_humaneval
 from ssd.codeeval.benchmarks.lcb import load_lcb
-from ssd.codeeval.extract import extract_code
+from ssd.codeeval.compare import compare_modes, format_table
 from ssd.codeeval.grading import grade_many
+from ssd.codeeval.rules import RULES, GradingRules
 from ssd.codeeval.summary import summarize
+from ssd.config.choices import Grader
 from ssd.sandbox.execution import isolation_info
 
 ID_KEY = {"humaneval": "task_id", "lcb": "question_id"}
@@ -55,10 +60,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", help="LCB custom window: first contest date kept, YYYY-MM-DD")
     parser.add_argument("--end", help="LCB custom window: first date no longer kept, YYYY-MM-DD")
     parser.add_argument(
+        "--grader",
+        default=Grader.strict.value,
+        choices=[g.value for g in Grader],
+        help="LCB verdict rules: strict (the project's), ml_ssd (apple/ml-ssd's evaluator, the "
+        "paper's) or lcb (LiveCodeBench's lcb_runner); each brings its own extraction, tests, "
+        "comparison and timeout policy (default: strict)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="LCB: grade the samples under every grader mode and print a table of pass rates, "
+        "disagreement counts per pair of modes and the disagreeing (problem, sample) rows",
+    )
+    parser.add_argument(
         "--tests",
-        default="private",
         choices=["private", "public+private"],
-        help="LCB tests graded: private only (the SSD paper's official code) or public+private",
+        help="LCB tests graded: private only or public+private (default: the grader's rule: "
+        "strict and ml_ssd private, lcb public+private)",
     )
     parser.add_argument(
         "--difficulty",
@@ -69,8 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--extract",
         choices=["last", "first", "none"],
-        help="code in each completion: the last fenced block (official SSD/LCB; the LCB default), "
-        "the first, or the raw completion (the HumanEval default, appended to the prompt)",
+        help="code in each completion: the last fenced block, the first, or the raw completion "
+        "(the HumanEval default, appended to the prompt); LCB default: the grader's rule "
+        "(ml_ssd: its letters-only fence tag)",
     )
     parser.add_argument(
         "--timeout",
@@ -116,8 +136,18 @@ def read_samples(path: Path, id_key: str) -> list[tuple[str, str, str]]:
 def _load(args: argparse.Namespace) -> list[Problem]:
     if args.benchmark == "humaneval":
         return load_humaneval(args.data)
+    # both test sets: the grader's rules choose (ssd.codeeval.grading.select_tests)
+    return load_lcb(
+        args.data, args.version, "public+private", args.difficulty, args.start, args.end
+    )
 
-    return load_lcb(args.data, args.version, args.tests, args.difficulty, args.start, args.end)
+
+def _rules(args: argparse.Namespace) -> GradingRules:
+    """The grader mode's rules with the command line's overrides."""
+    rules = RULES[Grader(args.grader)]
+    if args.benchmark == "humaneval":
+        return replace(rules, extract=args.extract or "none")
+    return replace(rules, extract=args.extract or rules.extract, tests=args.tests or rules.tests)
 
 
 def cli(args: argparse.Namespace) -> int:
@@ -134,10 +164,12 @@ def cli(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     lcb = args.benchmark == "lcb"
-    rule = args.extract or ("last" if lcb else "none")
+    rules = _rules(args)
     timeout = args.timeout if args.timeout is not None else (6.0 if lcb else 3.0)
     if timeout <= 0 or args.memory_mb <= 0 or (args.workers is not None and args.workers <= 0):
         raise InputError("--timeout, --memory-mb and --workers must be positive")
+    if args.compare and not lcb:
+        raise InputError("--compare grades LiveCodeBench samples (--benchmark lcb)")
     samples = read_samples(args.samples, ID_KEY[args.benchmark])
     problems = {p.id: p for p in _load(args)}
     for pid, _, where in samples:
@@ -145,21 +177,24 @@ def _grade(args: argparse.Namespace) -> int:
             raise InputError(
                 f"{where}: unknown {ID_KEY[args.benchmark]} {pid!r} (check --data/--version)"
             )
-    pairs = []
-    for pid, completion, _ in samples:
-        code = completion if rule == "none" else extract_code(completion, rule)
-        pairs.append((problems[pid], code))
+    if args.compare:
+        pairs = [(pid, text) for pid, text, _ in samples]
+        options = (timeout, args.memory_mb, args.isolation, args.workers, not args.no_progress)
+        print(format_table(compare_modes(problems, pairs, *options)))
+        return 0
+    pairs = [(problems[pid], rules.extract_code(text)) for pid, text, _ in samples]
     verdicts = grade_many(
-        pairs, timeout, args.memory_mb, args.isolation, args.workers, not args.no_progress
+        pairs, timeout, args.memory_mb, args.isolation, args.workers, not args.no_progress, rules
     )
     sampled = {pid for pid, _, _ in samples}
     graded = [p for p in problems.values() if p.id in sampled]
     summary = {"benchmark": args.benchmark, **summarize(graded, [s[0] for s in samples], verdicts)}
     summary["n_problems_without_samples"] = len(problems) - len(graded)
-    summary.update(extract=rule, timeout_s=timeout, memory_mb=args.memory_mb)
+    summary.update(extract=rules.extract, timeout_s=timeout, memory_mb=args.memory_mb)
     summary["isolation"] = isolation_info(args.isolation)
     if lcb:
-        summary.update(version=args.version, tests=args.tests, difficulty=args.difficulty or "all")
+        summary.update(grader=args.grader, version=args.version, tests=rules.tests)
+        summary["difficulty"] = args.difficulty or "all"
     if args.out:
         with open(args.out, "w", encoding="utf-8") as stream:
             for (pid, _, where), verdict in zip(samples, verdicts, strict=True):

@@ -13,6 +13,7 @@ from ssd.cli.grade import add_arguments
 from ssd.cli.main import main
 from ssd.codeeval.benchmarks import ids_sha256
 from ssd.codeeval.benchmarks.lcb import load_lcb
+from ssd.config.choices import Grader
 from ssd.sandbox.execution import isolation_level
 
 FIXTURE = ASSETS / "lcb" / "problems.jsonl"
@@ -164,3 +165,43 @@ def test_help_explains_every_option(capsys):
     text = capsys.readouterr().out
     for action in parser._actions:
         assert action.option_strings[0] in text
+
+
+EDGE = ASSETS / "lcb" / "edge_problems.jsonl"
+EDGE_SAMPLES = ASSETS / "lcb" / "edge_samples.jsonl"
+
+
+def test_grader_choices_come_from_the_enum():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    action = next(a for a in parser._actions if a.dest == "grader")
+    assert action.choices == [g.value for g in Grader] and action.default == "strict"
+    assert all(a.help for a in parser._actions if a.dest != "help")
+
+
+def test_grader_mode_is_recorded_and_moves_the_score(capsys):
+    base = ("--benchmark", "lcb", "--data", EDGE, "--samples", EDGE_SAMPLES)
+    rows = [json.loads(line) for line in EDGE_SAMPLES.read_text().splitlines()]
+    for mode in Grader:
+        code, summary, _ = grade(capsys, *base, "--timeout", "2", "--grader", mode.value)
+        assert code == 0 and summary["grader"] == mode.value
+        assert summary["tests"] == ("public+private" if mode is Grader.lcb else "private")
+        want = sum(r["expect"][mode.value] for r in rows) / len(rows)
+        assert summary["fractions"]["passed"] == pytest.approx(want)
+
+
+def test_compare_prints_the_disagreements(capsys):
+    args = ["grade", "--no-progress", "--benchmark", "lcb", "--data", str(EDGE)]
+    assert main([*args, "--samples", str(EDGE_SAMPLES), "--timeout", "2", "--compare"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = [json.loads(line) for line in EDGE_SAMPLES.read_text().splitlines()]
+    differ = sum(r["expect"]["strict"] != r["expect"]["ml_ssd"] for r in rows)
+    assert f"strict vs ml_ssd: {differ}/{len(rows)} verdicts differ" in out
+    header = out.index("sample\tid\tstrict\tml_ssd\tlcb")
+    assert len(out) - header - 1 == sum(len(set(r["expect"].values())) > 1 for r in rows)
+    assert out[header + 1].split("\t")[1:] == ["edge_sum", "passed", "runtime_error", "passed"]
+    assert main([*args, "--samples", str(EDGE_SAMPLES), "--compare", "--grader", "lcb"]) == 0
+    assert (
+        main(["grade", "--benchmark", "humaneval", "--samples", str(EDGE_SAMPLES), "--compare"])
+        == 2
+    )
