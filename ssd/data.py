@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ssd.config.schema import ConfigError, DataConfig, ToyTaskConfig
+from ssd.tinycode.tasks import pool_texts
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ def load_prompts(d: DataConfig, toy: ToyTaskConfig) -> list[Prompt]:
         prompts = toy_prompts(toy.n_instances, d.copies_per_instance)
     elif d.kind == "rstar":
         prompts = load_rstar_prompts(d)
+    elif d.kind == "tinycode":
+        prompts = [Prompt(pid, text) for pid, text in pool_texts()]
     else:
         prompts = load_jsonl_prompts(d.path)
     return prompts[: d.limit] if d.limit else prompts

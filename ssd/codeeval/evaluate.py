@@ -27,20 +27,23 @@ from ssd.generation.decoding import Decoder
 from ssd.generation.sampler import Generation, generate_rows, make_sampler
 from ssd.results import EvalResult, EvalRow
 from ssd.sandbox.execution import isolation_info
+from ssd.tinycode.tasks import load_tinycode
 
 
 def load_benchmark(bench: BenchmarkConfig) -> list[Problem]:
     """The problems named by `eval.benchmark` (jsonl = a local file in LiveCodeBench's schema)."""
     if bench.name == "humaneval":
         return load_humaneval(bench.path)
+    if bench.name == "tinycode":
+        return load_tinycode(bench.difficulty)
     version = "all" if bench.name == "jsonl" and bench.version == "v6" else bench.version
     difficulty = list(bench.difficulty) if bench.difficulty else None
     return load_lcb(bench.path, version, bench.tests, difficulty, bench.start, bench.end)
 
 
 def default_extract(bench: BenchmarkConfig) -> str:
-    """HumanEval completes the prompt's code as is; LiveCodeBench answers hold fenced blocks."""
-    return bench.extract or ("none" if bench.name == "humaneval" else "last")
+    """HumanEval and tinycode complete the prompt's code as is; LiveCodeBench answers hold fences."""
+    return bench.extract or ("none" if bench.name in ("humaneval", "tinycode") else "last")
 
 
 def problem_prompt(problem: Problem) -> Prompt:
