@@ -3,12 +3,14 @@
 Called by the evaluate stage (ssd/stages/evaluate.py) when `eval.benchmark.name` is lcb, humaneval or jsonl (LCB schema);
 its rows are the toy's `EvalRow`s (ssd/results.py; pass@1 is then the unbiased estimate, not an
 exact sum) plus per-difficulty pass@k and failure fractions, and the result's `benchmark` block
-holds everything needed to reproduce the grading: problem-id hash, tests used, extraction rule,
-isolation level.
+holds everything needed to reproduce the grading: grader mode, problem-id hash, data-file hashes,
+tests used, extraction rule, isolation level. A loaded problem set that does not match
+`eval.benchmark.expected_problems` / `expected_difficulty` stops the run (ConfigError).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,11 @@ from ssd.artifacts import ModelRef, write_jsonl
 from ssd.cache import identity
 from ssd.codeeval.benchmarks import Problem, ids_sha256
 from ssd.codeeval.benchmarks.humaneval import load_humaneval
-from ssd.codeeval.benchmarks.lcb import load_lcb
-from ssd.codeeval.extract import extract_code
+from ssd.codeeval.benchmarks.lcb import file_sha256, load_lcb
 from ssd.codeeval.grading import grade_many
+from ssd.codeeval.rules import RULES, GradingRules
 from ssd.codeeval.summary import summarize
-from ssd.config.schema import BenchmarkConfig, EvalConfig
+from ssd.config.schema import BenchmarkConfig, ConfigError, EvalConfig
 from ssd.data import Prompt
 from ssd.generation.decoding import Decoder
 from ssd.generation.sampler import Generation, generate_rows, make_sampler
@@ -29,21 +31,55 @@ from ssd.results import EvalResult, EvalRow
 from ssd.sandbox.execution import isolation_info
 from ssd.tinycode.tasks import load_tinycode
 
+LCB_NAMES = ("lcb", "jsonl")  # the benchmarks in LiveCodeBench's schema
+
 
 def load_benchmark(bench: BenchmarkConfig) -> list[Problem]:
-    """The problems named by `eval.benchmark` (jsonl = a local file in LiveCodeBench's schema)."""
+    """The problems named by `eval.benchmark` (jsonl = a local file in LiveCodeBench's schema).
+
+    LCB problems come with public and private tests; the grader's rules choose which grade.
+    """
     if bench.name == "humaneval":
         return load_humaneval(bench.path)
     if bench.name == "tinycode":
         return load_tinycode(bench.difficulty)
     version = "all" if bench.name == "jsonl" and bench.version == "v6" else bench.version
     difficulty = list(bench.difficulty) if bench.difficulty else None
-    return load_lcb(bench.path, version, bench.tests, difficulty, bench.start, bench.end)
+    return load_lcb(bench.path, version, "public+private", difficulty, bench.start, bench.end)
+
+
+def grading_rules(bench: BenchmarkConfig) -> GradingRules:
+    """`eval.benchmark.grader`'s rules, with `tests` and `extract` where they are set."""
+    rules = RULES[bench.grader]
+    if bench.name not in LCB_NAMES:  # humaneval, tinycode: the completion completes the prompt
+        return replace(rules, extract=str(bench.extract or "none"))
+    return replace(
+        rules, extract=str(bench.extract or rules.extract), tests=bench.tests or rules.tests
+    )
 
 
 def default_extract(bench: BenchmarkConfig) -> str:
-    """HumanEval and tinycode complete the prompt's code as is; LiveCodeBench answers hold fences."""
-    return bench.extract or ("none" if bench.name in ("humaneval", "tinycode") else "last")
+    """HumanEval and tinycode complete the prompt's code as is; LiveCodeBench answers hold
+    fenced blocks, taken as the grader mode says (ml_ssd: its own fence rule)."""
+    return grading_rules(bench).extract
+
+
+def check_expected(bench: BenchmarkConfig, problems: list[Problem]) -> None:
+    """Stop before compute when the loaded problem set is not the one the config expects (a
+    different dataset snapshot or window would make pass@1 incomparable to the paper's)."""
+    found = len(problems)
+    if bench.expected_problems is not None and found != bench.expected_problems:
+        raise ConfigError(
+            f"eval.benchmark.expected_problems: loaded {found} problems, expected "
+            f"{bench.expected_problems}"
+        )
+    if bench.expected_difficulty is not None:
+        counts = dict(Counter(p.difficulty for p in problems))
+        want = dict(bench.expected_difficulty)
+        if counts != want:
+            raise ConfigError(
+                f"eval.benchmark.expected_difficulty: loaded {counts}, expected {want}"
+            )
 
 
 def problem_prompt(problem: Problem) -> Prompt:
@@ -51,13 +87,12 @@ def problem_prompt(problem: Problem) -> Prompt:
 
 
 def _grade_rows(rows: list[dict[str, Any]], problems: dict[str, Problem], bench: Any):
-    rule = default_extract(bench)
-    codes = [
-        row["completion"] if rule == "none" else extract_code(row["completion"], rule)
-        for row in rows
-    ]
+    rules = grading_rules(bench)
+    codes = [rules.extract_code(row["completion"]) for row in rows]
     pairs = [(problems[row["prompt_id"]], code) for row, code in zip(rows, codes, strict=True)]
-    verdicts = grade_many(pairs, bench.timeout_s, bench.memory_mb, bench.isolation, bench.workers)
+    verdicts = grade_many(
+        pairs, bench.timeout_s, bench.memory_mb, bench.isolation, bench.workers, rules=rules
+    )
     return codes, verdicts
 
 
@@ -81,6 +116,9 @@ def _benchmark_block(bench: BenchmarkConfig, problems: list[Problem]) -> dict[st
         **identity(bench, drop=frozenset()),
         "n_problems": len(problems),
         "problem_ids_sha256": ids_sha256(problems),
+        "files_sha256": file_sha256(bench.path) if bench.path and bench.name in LCB_NAMES else {},
+        "grader": str(bench.grader.value),
+        "tests_graded": grading_rules(bench).tests,
         "extraction": default_extract(bench),
         "estimator": "unbiased pass@k, 1 - C(n-c,k)/C(n,k), 95% bootstrap CI over problems",
         "isolation": isolation_info(bench.isolation),
@@ -101,6 +139,7 @@ def evaluate_code(
     backend, tokenizer = make_sampler(generation, model.path)
     bench = settings.benchmark
     problems = load_benchmark(bench)
+    check_expected(bench, problems)
     by_id = {p.id: p for p in problems}
     prompts = [problem_prompt(p) for p in problems]
     rows_out = []

@@ -284,14 +284,18 @@ class BenchmarkConfig:
     version: LcbVersion = LcbVersion.v6  # lcb: which release window
     start: str | None = None  # version=custom: first contest date kept, YYYY-MM-DD
     end: str | None = None  # version=custom: first date no longer kept
-    tests: str = "private"  # which test cases grade; allowed: choices.STR_CHOICES
-    grader: Grader = Grader.strict  # whose verdict rules (paper presets: ml_ssd)
+    # which test cases grade; allowed: choices.STR_CHOICES; None = the grader's rule (strict,
+    # ml_ssd: private; lcb: public+private)
+    tests: str | None = None
+    # whose verdict rules (ssd/codeeval/rules.py): extraction, tests, comparison, timeouts;
+    # strict = the project's, ml_ssd = the paper's released evaluator (paper presets), lcb = lcb_runner
+    grader: Grader = Grader.strict
     # refuse to run unless the loaded problem set has exactly this many problems (None = any)
     expected_problems: int | None = None
     # ... and exactly this many per difficulty, e.g. {easy: 31, medium: 39, hard: 61}
     expected_difficulty: dict[str, int] | None = None
     difficulty: list[Difficulty] | None = None  # e.g. [hard]; None = all
-    extract: Extract | None = None  # which code is graded; None: last, humaneval: none
+    extract: Extract | None = None  # which code is graded; None: the grader's rule, humaneval: none
     timeout_s: float = 6.0  # seconds per test (official: 6): lower is faster, fails slow code
     memory_mb: int = 1024  # address-space limit per test run
     isolation: Isolation | None = None  # the sandbox; None = $SSD_SANDBOX or auto

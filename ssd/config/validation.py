@@ -88,6 +88,8 @@ def _validate_str_choices(cfg: Any) -> None:
     """The choice fields that cannot be Enums (their values are not identifiers)."""
     for key, allowed in STR_CHOICES.items():
         value = OmegaConf.select(cfg, key)
+        if value is None:  # only Optional fields can hold it: None = the component's own rule
+            continue
         _require(allows(allowed, value), key, value, f"one of {listed(allowed)}")
 
 

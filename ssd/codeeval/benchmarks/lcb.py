@@ -8,6 +8,7 @@ file, a directory of *.jsonl, or several); `load_lcb()` fetches the dataset with
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import pickle
@@ -21,7 +22,10 @@ HF_DATASET = "livecodebench/code_generation_lite"
 # The release files: test.jsonl is release_v1, each later file adds the problems of one release.
 HF_FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
 # Contest-date windows [start, end) as in the SSD paper: v5 = Aug 2024 - Jan 2025 (374 problems),
-# v6 = Feb - May 2025 (131 problems; the official code keeps months 2025-02..2025-05).
+# v6 = Feb - May 2025 (131 problems). v6 ends at 2025-06-01 because apple/ml-ssd's evaluator keeps
+# contest_date[:7] in 2025-02..2025-05, verbatim. Reports of [2025-02-01, 2025-05-01) giving 131
+# agree on the release_v6 files, which hold no May 2025 contest; a later snapshot with May problems
+# would count more, which the paper preset's expected_problems: 131 refuses instead of hiding.
 VERSIONS = {"v5": ("2024-08-01", "2025-02-01"), "v6": ("2025-02-01", "2025-06-01")}
 TESTS = ("private", "public+private")
 REQUIRED = (
@@ -162,6 +166,19 @@ def _files(path: str | Path | Sequence[str | Path]) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"no *.jsonl files in {items}")
     return files
+
+
+def file_sha256(path: str | Path | Sequence[str | Path]) -> dict[str, str]:
+    """sha256 of each JSONL file `load_lcb(path)` reads, by path: names the exact data graded
+    (two copies of "test6.jsonl" may differ)."""
+    out = {}
+    for file in _files(path):
+        digest = hashlib.sha256()
+        with open(file, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        out[str(file)] = digest.hexdigest()
+    return out
 
 
 def _hf_rows() -> Iterator[tuple[str, object]]:  # pragma: no cover - needs the Hugging Face hub
