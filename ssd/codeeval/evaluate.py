@@ -136,10 +136,10 @@ def evaluate_code(
     label: str,
 ) -> EvalResult:
     """Generate, grade and summarize at each T_eval; per-sample verdicts land in `out`."""
-    backend, tokenizer = make_sampler(generation, model.path)
     bench = settings.benchmark
     problems = load_benchmark(bench)
-    check_expected(bench, problems)
+    check_expected(bench, problems)  # before the model loads
+    backend, tokenizer = make_sampler(generation, model.path)
     by_id = {p.id: p for p in problems}
     prompts = [problem_prompt(p) for p in problems]
     rows_out = []
