@@ -74,3 +74,7 @@ format: install
 
 clean:
 	rm -rf outputs multirun .pytest_cache
+
+.PHONY: tinycode-base
+tinycode-base: install  ## retrain the shipped tiny code model into ssd/tinycode/weights (~15 min on 2 cores)
+	$(PY) -m ssd.tinycode.pretrain

@@ -9,6 +9,7 @@ far from 100% and peaks at an interior T_eval.
 from __future__ import annotations
 
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,19 @@ def _fit_toy_base(model_cfg: ModelConfig, toy: ToyTaskConfig, out: Path) -> dict
     return metrics
 
 
+def local_path(spec: str) -> Path:
+    """`pkg:MODULE/REL` is REL inside the installed package MODULE (weights shipped in the repo,
+    e.g. model=tinycode), so it works from any working directory; anything else as written."""
+    if spec.startswith("pkg:"):
+        module, _, rel = spec[len("pkg:") :].partition("/")
+        return Path(str(resources.files(module))) / rel
+    return Path(spec).expanduser()
+
+
 def resolve_base(model_cfg: ModelConfig, toy: ToyTaskConfig, cache: Cache) -> StageOutput:
     """The base model (`.model`), fitting the toy base first when needed (cached)."""
     if model_cfg.kind == "hf":
-        path = Path(model_cfg.path).expanduser()
+        path = local_path(model_cfg.path)
         where = str(path.resolve()) if path.exists() else model_cfg.path
         key = cache.key("base", args={"hf": where, "dtype": model_cfg.dtype})
         ref = ModelRef(path if path.exists() else Path(model_cfg.path), key)
