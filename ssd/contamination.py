@@ -66,9 +66,11 @@ def evaluation_questions(bench: BenchmarkConfig, toy: ToyTaskConfig) -> dict[str
     if bench.name == "toy":
         # ssd.toy.evaluate names instance i "P{i}", exactly as the toy pool does
         return {f"toy-{i}": f"P{i}" for i in range(toy.n_instances)}
-    from ssd.codeeval.evaluate import load_benchmark  # lazy: the code-eval stack imports torch
+    from ssd.codeeval.evaluate import check_expected, load_benchmark  # lazy: imports torch
 
-    return {problem.id: problem.question for problem in load_benchmark(bench)}
+    problems = load_benchmark(bench)
+    check_expected(bench, problems)  # a wrong snapshot stops here, not after training
+    return {problem.id: problem.question for problem in problems}
 
 
 def check_pool(

@@ -109,3 +109,10 @@ def test_a_contaminated_run_exits_2_with_one_line_before_any_stage(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "data=jsonl shares 1 of 5 evaluation problems" in lines[0]
     assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_a_problem_set_of_the_wrong_size_is_refused_before_compute():
+    """The guard loads the evaluation problems anyway: the expected counts are checked there."""
+    bench = BenchmarkConfig(name="jsonl", path=str(LCB_FIXTURE), expected_problems=131)
+    with pytest.raises(ConfigError, match="expected_problems: loaded 5 problems, expected 131"):
+        check_pool([Prompt("a", "Print 3.")], DataConfig(kind="jsonl"), bench, TOY)
