@@ -3,7 +3,9 @@
 Hydra's schemas (ssd/config/schema.py) catch unknown keys, wrong types and bad Enum choices; these
 add the non-identifier choices (ssd/config/choices.py) and the cross-field rules (T >= 0,
 0 < top_p <= 1, n_samples >= max k, paths that exist), each as one line naming the key, the value
-and what is allowed. Nothing here imports torch.
+and what is allowed. Single-field ranges and sets (every float finite) are the table in
+ssd/config/rules.py, checked first; this module keeps the rules that read several fields.
+Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ssd.config.choices import CHECKPOINT_WORDS, STR_CHOICES, allows, listed
+from ssd.config.rules import check_rules
 from ssd.config.schema import ConfigError, eval_temperatures
 from ssd.data import load_jsonl_prompts
 
@@ -42,6 +45,7 @@ def validate(cfg: Any) -> None:
     _require(
         not missing, missing[0] if missing else "", "???", "required: set it on the command line"
     )
+    check_rules(cfg)
     s, e, f, ft = cfg.sampling, cfg.eval, cfg.filter, cfg.finetune
     _check_decoding("sampling", [s.temperature], s.top_k, s.top_p)
     _check_decoding("eval", eval_temperatures(cfg), e.top_k, e.top_p)
