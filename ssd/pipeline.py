@@ -25,6 +25,7 @@ from ssd.config.validation import validate
 from ssd.contamination import Overlap, check_pool
 from ssd.data import load_prompts
 from ssd.job_tasks import task_rank, wait_for_task_zero
+from ssd.preflight import preflight
 from ssd.report.run import format_table, isolation_line, summarize, write_report
 from ssd.results import EvalResult, RunSummary
 from ssd.selection import split_for
@@ -61,6 +62,7 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
         wait_for_task_zero()
         return None
     validate(cfg)
+    preflight(cfg)  # hub items reachable or cached, in seconds, before any compute
     config = typed(cfg)
     cache = Cache.at(config.paths.cache_dir)
     record_args = run_record_args(config)
