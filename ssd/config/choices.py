@@ -2,7 +2,7 @@
 
 A field whose values are identifiers is an Enum, so OmegaConf refuses a bad value at compose time
 with the allowed list; the others (`32-true`, `public+private`, `cuda:N`) stay `str` and
-`ssd.config.validation` checks them against `STR_CHOICES`. Nothing here imports torch or Hydra.
+`ssd.config.rules` checks them against `STR_CHOICES`. Nothing here imports torch or Hydra.
 """
 
 from __future__ import annotations

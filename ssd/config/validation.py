@@ -1,11 +1,10 @@
 """The checks run before any compute: one function per rule family, each raising `ConfigError`.
 
-Hydra's schemas (ssd/config/schema.py) catch unknown keys, wrong types and bad Enum choices; these
-add the non-identifier choices (ssd/config/choices.py) and the cross-field rules (T >= 0,
-0 < top_p <= 1, n_samples >= max k, paths that exist), each as one line naming the key, the value
-and what is allowed. Single-field ranges and sets (every float finite) are the table in
-ssd/config/rules.py, checked first; this module keeps the rules that read several fields.
-Nothing here imports torch.
+Hydra's schemas (ssd/config/schema.py) catch unknown keys, wrong types and bad Enum choices; the
+table in ssd/config/rules.py, checked first, gives every field its range or allowed set (every
+float finite); this module keeps the rules that read several fields (n_samples >= max k, min_lr
+<= lr, batch divisibility, paths that exist), each as one line naming the key, the value and what
+is allowed. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -17,22 +16,15 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from ssd.config.choices import CHECKPOINT_WORDS, STR_CHOICES, allows, listed
+from ssd.config.choices import CHECKPOINT_WORDS, listed
 from ssd.config.rules import check_rules
-from ssd.config.schema import ConfigError, eval_temperatures
+from ssd.config.schema import ConfigError
 from ssd.data import load_jsonl_prompts
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
-
-
-def _check_decoding(prefix: str, temperatures: list[float], top_k: int, top_p: float) -> None:
-    for t in temperatures:
-        _require(t is not None and t >= 0, f"{prefix}.temperature", t, "must be >= 0 (0 = greedy)")
-    _require(top_k >= 0, f"{prefix}.top_k", top_k, "must be >= 0 (0 = off)")
-    _require(0 < top_p <= 1, f"{prefix}.top_p", top_p, "must be in (0, 1]")
 
 
 def _looks_like_local_path(path: str) -> bool:
@@ -46,27 +38,13 @@ def validate(cfg: Any) -> None:
         not missing, missing[0] if missing else "", "???", "required: set it on the command line"
     )
     check_rules(cfg)
-    s, e, f, ft = cfg.sampling, cfg.eval, cfg.filter, cfg.finetune
-    _check_decoding("sampling", [s.temperature], s.top_k, s.top_p)
-    _check_decoding("eval", eval_temperatures(cfg), e.top_k, e.top_p)
-    _require(len(eval_temperatures(cfg)) > 0, "eval.temperatures", [], "needs at least one T_eval")
-    _require(s.n_per_prompt >= 1, "sampling.n_per_prompt", s.n_per_prompt, "must be >= 1")
-    _require(s.max_new_tokens >= 1, "sampling.max_new_tokens", s.max_new_tokens, "must be >= 1")
-    _require(s.batch_size >= 1, "sampling.batch_size", s.batch_size, "must be >= 1")
-    _require(len(e.k) > 0 and min(e.k) >= 1, "eval.k", list(e.k), "a non-empty list of k >= 1")
+    e, ft = cfg.eval, cfg.finetune
     _require(
         e.n_samples >= max(e.k),
         "eval.n_samples",
         e.n_samples,
         f"must be >= max(eval.k) = {max(e.k)} for an unbiased pass@k",
     )
-    _require(
-        0 <= f.min_kept_fraction <= 1, "filter.min_kept_fraction", f.min_kept_fraction, "in [0, 1]"
-    )
-    _require(
-        0 <= f.shortest_percent < 100, "filter.shortest_percent", f.shortest_percent, "in [0, 100)"
-    )
-    _require(ft.lr > 0, "finetune.lr", ft.lr, "must be > 0")
     _require(0 <= ft.min_lr <= ft.lr, "finetune.min_lr", ft.min_lr, f"in [0, finetune.lr={ft.lr}]")
     _require(
         (ft.max_steps is None) != (ft.epochs is None),
@@ -74,34 +52,17 @@ def validate(cfg: Any) -> None:
         ft.max_steps,
         "set exactly one of max_steps and epochs (max_steps=null to train by epochs)",
     )
-    _require(ft.max_steps is None or ft.max_steps >= 1, "finetune.max_steps", ft.max_steps, ">= 1")
-    _require(ft.epochs is None or ft.epochs > 0, "finetune.epochs", ft.epochs, "must be > 0")
-    _validate_str_choices(cfg)
     _validate_finetune(ft)
     validate_allocation(ft, os.environ)
     _validate_selection(cfg)
-    _require(cfg.replicates >= 1, "replicates", cfg.replicates, "must be >= 1")
-    _require(cfg.rounds >= 1, "rounds", cfg.rounds, "must be >= 1")
     _validate_data(cfg)
     _validate_model(cfg)
-    _validate_analyze(cfg.analyze)
     _validate_benchmark(cfg.eval.benchmark)
-
-
-def _validate_str_choices(cfg: Any) -> None:
-    """The choice fields that cannot be Enums (their values are not identifiers)."""
-    for key, allowed in STR_CHOICES.items():
-        value = OmegaConf.select(cfg, key)
-        if value is None:  # only Optional fields can hold it: None = the component's own rule
-            continue
-        _require(allows(allowed, value), key, value, f"one of {listed(allowed)}")
 
 
 def _validate_benchmark(b: Any) -> None:
     if b.name == "toy":
         return
-    _require(b.timeout_s > 0, "eval.benchmark.timeout_s", b.timeout_s, "must be > 0")
-    _require(b.memory_mb > 0, "eval.benchmark.memory_mb", b.memory_mb, "must be > 0")
     if b.version == "custom":
         _require(
             bool(b.start and b.end),
@@ -118,15 +79,7 @@ def _validate_benchmark(b: Any) -> None:
         )
 
 
-def _validate_analyze(a: Any) -> None:
-    for key in ("max_contexts", "max_tokens", "batch_size", "chunk_tokens"):
-        _require(a[key] >= 1, f"analyze.{key}", a[key], "must be >= 1")
-
-
 def _validate_finetune(ft: Any) -> None:
-    for key in ("batch_size", "devices", "num_nodes"):
-        _require(ft[key] >= 1, f"finetune.{key}", ft[key], "must be >= 1")
-    _require(ft.save_every >= 0, "finetune.save_every", ft.save_every, ">= 0 (0 = final only)")
     _require(
         not (ft.strategy in ("fsdp", "deepspeed") and ft.accelerator == "cpu"),
         "finetune.strategy",
@@ -140,13 +93,6 @@ def _validate_finetune(ft: Any) -> None:
         ft.global_batch_size,
         f"must be a multiple of batch_size*devices*num_nodes = {per_step}",
     )
-    lora = ft.lora
-    if lora.enabled:
-        _require(lora.r >= 1, "finetune.lora.r", lora.r, "must be >= 1")
-        _require(lora.alpha > 0, "finetune.lora.alpha", lora.alpha, "must be > 0")
-        _require(0 <= lora.dropout < 1, "finetune.lora.dropout", lora.dropout, "in [0, 1)")
-        targets = list(lora.target_modules)
-        _require(bool(targets), "finetune.lora.target_modules", targets, "a non-empty list")
 
 
 def validate_allocation(ft: Any, environ: Mapping[str, str]) -> None:
@@ -227,27 +173,7 @@ def _validate_model(cfg: Any) -> None:
                 m.path,
                 "not an HF model directory (no config.json)",
             )
-        # A hub id (not a local path) is accepted as is: checking it would need the network.
-    _require(m.max_context >= 1, "model.max_context", m.max_context, "must be >= 1")
-    v = cfg.sampling.vllm
-    _require(
-        v.tensor_parallel_size >= 1,
-        "sampling.vllm.tensor_parallel_size",
-        v.tensor_parallel_size,
-        ">= 1",
-    )
-    _require(
-        0 < v.gpu_memory_utilization <= 1,
-        "sampling.vllm.gpu_memory_utilization",
-        v.gpu_memory_utilization,
-        "must be in (0, 1]",
-    )
-    _require(
-        v.max_model_len is None or v.max_model_len >= 1,
-        "sampling.vllm.max_model_len",
-        v.max_model_len,
-        "None or >= 1",
-    )
+        # A hub id (not a local path) is checked by ssd/preflight.py: it needs the network.
     if m.kind == "toy" or cfg.data.kind == "toy" or cfg.eval.benchmark.name == "toy":
         kinds = tuple(str(k) for k in (m.kind, cfg.data.kind, cfg.eval.benchmark.name))
         _require(
@@ -257,10 +183,6 @@ def _validate_model(cfg: Any) -> None:
             "the toy model, prompt pool and benchmark go together (all three toy)",
         )
         t = cfg.toy
-        _require(t.n_instances >= 1, "toy.n_instances", t.n_instances, "must be >= 1")
-        _require(
-            t.n_content_tokens >= 8, "toy.n_content_tokens", t.n_content_tokens, "must be >= 8"
-        )
         needed = t.n_forks * (1 + t.locks_per_fork) + 1
         _require(
             cfg.sampling.max_new_tokens >= needed and cfg.eval.max_new_tokens >= needed,
@@ -272,7 +194,6 @@ def _validate_model(cfg: Any) -> None:
 
 def _validate_data(cfg: Any) -> None:
     d = cfg.data
-    _require(d.limit is None or d.limit >= 1, "data.limit", d.limit, "None or >= 1")
     if d.kind == "jsonl":
         load_jsonl_prompts(d.path)
     if d.kind == "rstar" and d.path:  # a local stand-in; the hub dataset is not fetched here
@@ -280,8 +201,6 @@ def _validate_data(cfg: Any) -> None:
         _require(path.exists(), "data.path", d.path, "no such file or directory")
     # How array tasks split the pool (sampling.*) is checked here, beside the pool it splits.
     s = cfg.sampling
-    _require(s.shard_size >= 1, "sampling.shard_size", s.shard_size, "must be >= 1")
-    _require(s.num_shards >= 1, "sampling.num_shards", s.num_shards, "must be >= 1")
     _require(
         s.shard_id is None or 0 <= s.shard_id < s.num_shards,
         "sampling.shard_id",
