@@ -28,6 +28,7 @@ class HubItem(NamedTuple):
     repo_id: str
     repo_type: str  # "model" or "dataset"
     local: str  # how to use a local copy instead
+    value: str = ""  # the key's value when it is not the hub id itself (eval.benchmark.name=lcb)
 
 
 def _is_local(path: str) -> bool:
@@ -42,7 +43,7 @@ def hub_items(cfg: Any) -> list[HubItem]:
         items.append(HubItem("model.path", model_path, "model", "model.path=/local/dir"))
     if str(cfg.eval.benchmark.name) == "lcb" and not cfg.eval.benchmark.path:
         local = "eval.benchmark.path=/local/lcb.jsonl"
-        items.append(HubItem("eval.benchmark.name", LCB_DATASET, "dataset", local))
+        items.append(HubItem("eval.benchmark.name", LCB_DATASET, "dataset", local, "lcb"))
     hf_dataset = cfg.data.hf_dataset
     if str(cfg.data.kind) == "rstar" and not cfg.data.path and not _is_local(hf_dataset):
         items.append(HubItem("data.hf_dataset", hf_dataset, "dataset", "data.path=/local/file"))
@@ -110,9 +111,10 @@ def check_item(item: HubItem, environ: Any = None, timeout: float = TIMEOUT_S) -
         return
     else:
         other = "or set HF_HUB_OFFLINE=1 with a populated HF cache (HF_HOME)"
+    what = f"the hub dataset {item.repo_id}: " if item.value else ""
     raise ConfigError(
-        f"{item.key}={item.repo_id!r} is invalid: {why}; point at a local copy with {item.local}, "
-        + other
+        f"{item.key}={item.value or item.repo_id!r} is invalid: {what}{why}; point at a local copy "
+        f"with {item.local}, {other}"
     )
 
 

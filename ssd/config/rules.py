@@ -115,7 +115,7 @@ class Dir(Rule):
         path = Path(value).expanduser()
         for candidate in (path, *path.parents):
             if candidate.exists():
-                return None if candidate.is_dir() else f"{candidate} exists and is not a directory"
+                return None if candidate.is_dir() else f"a directory path ({candidate} is a file)"
         return None
 
 
@@ -130,6 +130,8 @@ class Optional(Rule):
         found = None if value is None else self.inner.problem(value)
         if found is None or not self.say_none:
             return found
+        if found.startswith("must be "):
+            return f"must be None or {found.removeprefix('must be ')}"
         return f"None or {found}"
 
 

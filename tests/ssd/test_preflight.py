@@ -3,6 +3,9 @@ a real, temporary HF cache, offline and not; the unreachable hub is refused with
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from ssd.config.schema import ConfigError
 from ssd.preflight import LCB_DATASET, hub_cache_dir, hub_items, preflight
 
 MODEL = "org/tiny-model"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def populate(hf_home: Path, repo_id: str, repo_type: str = "model") -> Path:
@@ -54,7 +58,10 @@ def test_a_model_in_the_local_hf_cache_passes_offline(hub_model_cfg, tmp_path):
 def test_lcb_and_rstar_hub_datasets_name_their_keys_and_the_local_option(make_cfg, tmp_path):
     env = {"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
     lcb = make_cfg("eval.benchmark.name=lcb")
-    with pytest.raises(ConfigError, match=r"^eval.benchmark.name='livecodebench/.*benchmark.path="):
+    with pytest.raises(
+        ConfigError,
+        match=r"^eval.benchmark.name='lcb' is invalid: .*livecodebench/.*benchmark.path=",
+    ):
         preflight(lcb, env)
     populate(tmp_path / "hf", LCB_DATASET, "dataset")
     preflight(lcb, env)
@@ -79,3 +86,23 @@ def test_an_unreachable_hub_is_refused_within_seconds(hub_model_cfg, tmp_path):
     with pytest.raises(ConfigError, match=rf"^model.path='{MODEL}' is invalid: .*HF_HUB_OFFLINE=1"):
         preflight(hub_model_cfg, env, timeout=2.0)
     assert time.monotonic() - start < 8
+
+
+def test_train_py_refuses_an_uncached_hub_model_offline_in_seconds(tmp_path):
+    """Through the real CLI: exit 2, one line, before any stage output (was: a ConnectionError
+    traceback after ~1 minute)."""
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text('{"question": "Add two numbers."}\n')
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), "model=local", f"model.path={MODEL}",
+         "data=jsonl", f"data.path={pool}", "eval.benchmark.name=jsonl",
+         f"eval.benchmark.path={pool}", "logger=none", f"paths.cache_dir={tmp_path}/cache",
+         f"hydra.run.dir={tmp_path}/run"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: model.path='{MODEL}' is invalid: HF_HUB_OFFLINE=1")
+    assert time.monotonic() - start < 30 and not (tmp_path / "cache").exists()
