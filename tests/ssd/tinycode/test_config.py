@@ -1,0 +1,24 @@
+"""experiment=tinycode composes, validates, and points at the shipped weights from any cwd."""
+
+from __future__ import annotations
+
+import os
+
+from ssd.config.validation import validate
+from ssd.stages.base import local_path
+
+
+def test_experiment_composes_validates_and_resolves_the_weights(make_cfg, tmp_path):
+    cfg = make_cfg("experiment=tinycode")
+    validate(cfg)
+    assert (cfg.model.name, cfg.data.kind, cfg.eval.benchmark.name) == (
+        "tinycode",
+        "tinycode",
+        "tinycode",
+    )
+    here = os.getcwd()
+    try:
+        os.chdir(tmp_path)  # Hydra multiruns may run elsewhere: the package path still resolves
+        assert (local_path(cfg.model.path) / "model.safetensors").is_file()
+    finally:
+        os.chdir(here)
