@@ -32,7 +32,8 @@ class HubItem(NamedTuple):
 
 
 def _is_local(path: str) -> bool:
-    return path.startswith(("/", "./", "../", "~")) or Path(path).expanduser().exists()
+    # pkg:MODULE/REL: a directory shipped inside a package (ssd.stages.base.local_path)
+    return path.startswith(("/", "./", "../", "~", "pkg:")) or Path(path).expanduser().exists()
 
 
 def hub_items(cfg: Any) -> list[HubItem]:

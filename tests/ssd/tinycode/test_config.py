@@ -1,21 +1,23 @@
-"""experiment=tinycode composes, validates, and points at the shipped weights from any cwd."""
+"""model=tinycode + data=tinycode + the tinycode benchmark compose, validates, and points at the shipped weights from any cwd."""
 
 from __future__ import annotations
 
 import os
 
 from ssd.config.validation import validate
+from ssd.preflight import hub_items
 from ssd.stages.base import local_path
 
 
 def test_experiment_composes_validates_and_resolves_the_weights(make_cfg, tmp_path):
-    cfg = make_cfg("experiment=tinycode")
+    cfg = make_cfg("model=tinycode", "data=tinycode", "eval.benchmark.name=tinycode")
     validate(cfg)
     assert (cfg.model.name, cfg.data.kind, cfg.eval.benchmark.name) == (
         "tinycode",
         "tinycode",
         "tinycode",
     )
+    assert hub_items(cfg) == []  # shipped, nothing to download: no hub preflight
     here = os.getcwd()
     try:
         os.chdir(tmp_path)  # Hydra multiruns may run elsewhere: the package path still resolves
