@@ -1,4 +1,5 @@
-"""model=tinycode + data=tinycode + the tinycode benchmark compose, validates, and points at the shipped weights from any cwd."""
+"""model=tinycode + data=tinycode + the tinycode benchmark compose and validate, need nothing
+from the hub, and find the shipped weights from any working directory."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ssd.preflight import hub_items
 from ssd.stages.base import local_path
 
 
-def test_experiment_composes_validates_and_resolves_the_weights(make_cfg, tmp_path):
+def test_tinycode_config_composes_validates_and_resolves_the_weights(make_cfg, tmp_path):
     cfg = make_cfg("model=tinycode", "data=tinycode", "eval.benchmark.name=tinycode")
     validate(cfg)
     assert (cfg.model.name, cfg.data.kind, cfg.eval.benchmark.name) == (
