@@ -2,7 +2,7 @@
 
 A BPE tokenizer (~370 tokens) is trained on the noisy corpus (ssd/tinycode/corpus.py), then a
 small Qwen3 (SDPA attention) is fit with a plain torch loop (AdamW, warmup + cosine, fixed
-64-token rows, loss on the completion only) on 2 CPU threads. The HF directory and a manifest
+64-token rows, loss on the completion only) on one CPU thread. The HF directory and a manifest
 (seed, steps, loss curve, base pass@1 per T_eval) are written to `--out` (default: weights/).
 """
 
