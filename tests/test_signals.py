@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.support import REPO
+from helpers.support import REPO, strays
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +83,45 @@ def test_sigterm_during_fine_tuning_exits_143_and_a_rerun_reuses_the_finished_st
     assert rerun.wait(timeout=600) == 0, (tmp_path / "train.log").read_text()[-2000:]
     assert {p: p.stat().st_mtime_ns for p in finished} == finished  # reused, not recomputed
     assert list(cache.glob("finetune/*/manifest.json"))
+
+
+GRADE_FOREVER = """
+from ssd.cli.signals import exits_on_signals
+from ssd.codeeval.benchmarks import Problem
+from ssd.codeeval.grading import grade_many
+
+def main():
+    problem = Problem("p", "loop", tests=(("1\\n", "1\\n"),), testtype="stdin")
+    print("grading", flush=True)
+    # exec puts the marker on the program's command line, where the stray check looks; it is
+    # spelled backwards here so that this process's own command line does not hold it
+    loop = ("import os, sys; os.execv(sys.executable, [sys.executable, '-c', 'while True: pass', "
+            "'{token}'[::-1]])")
+    grade_many([(problem, loop)] * 40, timeout_s=6.0, workers=2,
+               isolation="rlimits", progress=False)
+
+exits_on_signals(main)()
+"""
+
+
+def test_sigterm_while_grading_exits_143_at_once_and_leaves_no_program(tmp_path):
+    """40 looping programs on 2 workers queue ~2 minutes of timeouts: leaving the pool must
+    cancel them, not grade them first (it took 113 s before)."""
+    token = f"marker-{tmp_path.name}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GRADE_FOREVER.replace("{token}", token[::-1])],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout.readline().strip() == "grading"
+    deadline = time.monotonic() + 60.0
+    while not strays(token) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert strays(token), "no program started"
+    code, seconds = signal_and_wait(proc, signal.SIGTERM)
+    assert code == 143, proc.stdout.read()[-2000:]
+    assert seconds < EXIT_WITHIN_S
+    deadline = time.monotonic() + 10.0  # a killed worker's program ends with its sandbox
+    while strays(token) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert strays(token) == []

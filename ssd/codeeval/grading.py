@@ -245,18 +245,36 @@ def grade_many(
                         pool.submit(_grade_task, pairs[i][0].id, pairs[i][1], options): i
                         for i in batch
                     }
-                    for future in as_completed(futures):
-                        try:
-                            verdicts[futures[future]] = future.result()
-                            bar.update()
-                        except BrokenProcessPool:
-                            todo.append(futures[future])
+                    try:
+                        for future in as_completed(futures):
+                            try:
+                                verdicts[futures[future]] = future.result()
+                                bar.update()
+                            except BrokenProcessPool:
+                                todo.append(futures[future])
+                    except BaseException:  # Ctrl-C, SIGTERM: stop now, not after the queue
+                        _abandon(pool)
+                        raise
         for i in todo:
             problem = pairs[i][0]
             total = 1 if problem.testtype == "check" else len(select_tests(problem, rules.tests))
             verdicts[i] = Verdict(False, "runtime_error", "the program killed its grader", 0, total)
             bar.update()
     return verdicts  # type: ignore[return-value]
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued programs and kill the workers, so leaving the pool does not wait.
+
+    A worker survives SIGTERM here (its task catches the SystemExit and the worker takes the next
+    program), and `shutdown(wait=True)` would grade every queued program first: minutes. Killed
+    workers leave their sandboxed programs to the timeouts and rlimits that bound them anyway.
+    """
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public API
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGKILL)
 
 
 _WORKER_PROBLEMS: dict[str, Problem] = {}
