@@ -8,6 +8,7 @@ far from 100% and peaks at an interior T_eval.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -59,11 +60,28 @@ def local_path(spec: str) -> Path:
     return Path(spec).expanduser()
 
 
+def _weights_identity(spec: str, path: Path) -> Any:
+    """What names an HF base in its key: a hub id as written, a local directory by its absolute
+    path (hashing a real checkpoint would read gigabytes), and weights shipped inside the package
+    by their spec plus the sha256 of their files, so the key is the same on every clone and a
+    rebuilt `make tinycode-base` never reuses stages of the old weights."""
+    if not path.exists():
+        return spec
+    if not spec.startswith("pkg:"):
+        return str(path.resolve())
+    files = sorted(f for f in path.rglob("*") if f.is_file())
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.relative_to(path)}\0".encode())
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return {"package": spec, "sha256": digest.hexdigest()}
+
+
 def resolve_base(model_cfg: ModelConfig, toy: ToyTaskConfig, cache: Cache) -> StageOutput:
     """The base model (`.model`), fitting the toy base first when needed (cached)."""
     if model_cfg.kind == "hf":
         path = local_path(model_cfg.path)
-        where = str(path.resolve()) if path.exists() else model_cfg.path
+        where = _weights_identity(model_cfg.path, path)
         key = cache.key("base", args={"hf": where, "dtype": model_cfg.dtype})
         ref = ModelRef(path if path.exists() else Path(model_cfg.path), key)
         return StageOutput("base", key, ref.path, {"spec": {"hf": where}}, True, ref)

@@ -36,6 +36,7 @@ PINNED = {
             "qwen3_4b_thinking",
         )
     },
+    "tinycode": ["experiment=tinycode"],
     "smoke_cell": ["experiment=smoke", "sampling.temperature=1.5", "eval.temperature=0.7"],
 }
 
