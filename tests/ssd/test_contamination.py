@@ -18,7 +18,8 @@ from ssd.codeeval.benchmarks.humaneval import load_humaneval
 from ssd.codeeval.benchmarks.lcb import load_lcb
 from ssd.config.schema import BenchmarkConfig, ConfigError, DataConfig, ToyTaskConfig
 from ssd.contamination import check_pool, evaluation_questions, find_overlap, normalise
-from ssd.data import Prompt, load_rstar_prompts
+from ssd.data import Prompt, load_prompts, load_rstar_prompts
+from ssd.tinycode.tasks import load_tinycode
 
 LCB_FIXTURE = REPO / "tests" / "assets" / "lcb" / "problems.jsonl"
 RSTAR_FIXTURE = REPO / "tests" / "assets" / "rstar_seed_sft.jsonl"
@@ -34,18 +35,21 @@ BENCHMARKS = {
     "lcb": BenchmarkConfig(name="lcb", path=str(LCB_FIXTURE), version="all"),
     "jsonl": BenchmarkConfig(name="jsonl", path=str(LCB_FIXTURE)),
     "humaneval": BenchmarkConfig(name="humaneval"),
+    "tinycode": BenchmarkConfig(name="tinycode"),
 }
 
 
 def _eval_statements(name: str) -> dict[str, str]:
     if name == "humaneval":
         return {p.id: p.question for p in load_humaneval()}
+    if name == "tinycode":
+        return {p.id: p.question for p in load_tinycode()}
     if name == "toy":
         return {f"toy-{i}": f"P{i}" for i in range(TOY.n_instances)}
     return {p.id: p.question for p in load_lcb(LCB_FIXTURE, "all")}
 
 
-@pytest.mark.parametrize("name", ["lcb", "jsonl", "humaneval"])
+@pytest.mark.parametrize("name", ["lcb", "jsonl", "humaneval", "tinycode"])
 def test_a_code_pool_holding_one_evaluation_problem_is_refused(name):
     bench = BENCHMARKS[name]
     statements = _eval_statements(name)
@@ -116,3 +120,11 @@ def test_a_problem_set_of_the_wrong_size_is_refused_before_compute():
     bench = BenchmarkConfig(name="jsonl", path=str(LCB_FIXTURE), expected_problems=131)
     with pytest.raises(ConfigError, match="expected_problems: loaded 5 problems, expected 131"):
         check_pool([Prompt("a", "Print 3.")], DataConfig(kind="jsonl"), bench, TOY)
+
+
+def test_the_shipped_tinycode_pool_passes_its_own_guard():
+    """data=tinycode is built disjoint from the benchmark; the guard confirms it independently."""
+    data = DataConfig(name="tinycode", kind="tinycode")
+    pool = load_prompts(data, TOY)
+    overlap = check_pool(pool, data, BENCHMARKS["tinycode"], TOY)
+    assert overlap.pairs == () and overlap.n_prompts == len(pool) > 0 and overlap.n_problems == 48
