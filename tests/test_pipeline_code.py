@@ -38,7 +38,8 @@ def test_code_model_end_to_end_records_the_grading_choices(make_cfg, tiny_code_m
     assert recorded["problem_ids_sha256"] == ids_sha256(problems) and recorded["n_problems"] == len(
         problems
     )
-    assert recorded["extraction"] == "last" and recorded["tests"] == "private"
+    assert recorded["extraction"] == "last" and recorded["tests_graded"] == "private"
+    assert recorded["grader"] == "strict" and recorded["tests"] is None  # None: the grader's rule
     assert recorded["isolation"]["level"] in ("bwrap", "rlimits")
     for label in ("base", "ssd_as_decoder", "ssd"):
         (row,) = results["replicates"][0][label]["rows"]
