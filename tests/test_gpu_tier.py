@@ -27,8 +27,11 @@ def test_without_cuda_every_gpu_test_skips_and_says_why():
 
 def test_make_gpu_check_runs_the_gpu_tier_with_a_time_bound():
     done = subprocess.run(
-        ["make", "-n", "gpu-check", "GPU_PY=py"], cwd=REPO, capture_output=True, text=True
-    )
+        ["make", "--no-print-directory", "-n", "gpu-check", "GPU_PY=py", "PYTEST_ARGS="],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )  # under `make test` this make is nested: without the flag it prints "Entering directory"
     assert done.returncode == 0, done.stderr
     expected = ["timeout", "480", "py", "-m", "pytest", "-m", "gpu", "tests/gpu", "-s", "-rs"]
     assert done.stdout.split() == expected
