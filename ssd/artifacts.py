@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,18 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
+
+
+def local_path(spec: str) -> Path:
+    """`pkg:MODULE/REL` is REL inside the installed package MODULE (weights shipped in the repo,
+    e.g. model=tinycode), so it works from any working directory; anything else as written."""
+    if spec.startswith("pkg:"):
+        module, _, rel = spec[len("pkg:") :].partition("/")
+        return Path(str(resources.files(module))) / rel
+    return Path(spec).expanduser()
+
+
+def is_local_path(spec: str) -> bool:
+    """Whether a model/dataset spec names a local copy rather than a hub id: an explicit path
+    (absolute, relative, home, pkg:) or one that exists."""
+    return spec.startswith(("/", "./", "../", "~", "pkg:")) or Path(spec).expanduser().exists()

@@ -14,10 +14,11 @@ import threading
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ssd.artifacts import is_local_path
+from ssd.codeeval.benchmarks.lcb import HF_DATASET
 from ssd.config.schema import ConfigError
 
 TIMEOUT_S = 5.0  # one hub request; a hung DNS lookup is cut by the same bound
-LCB_DATASET = "livecodebench/code_generation_lite"  # = ssd.codeeval.benchmarks.lcb.HF_DATASET
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -31,22 +32,17 @@ class HubItem(NamedTuple):
     value: str = ""  # the key's value when it is not the hub id itself (eval.benchmark.name=lcb)
 
 
-def _is_local(path: str) -> bool:
-    # pkg:MODULE/REL: a directory shipped inside a package (ssd.stages.base.local_path)
-    return path.startswith(("/", "./", "../", "~", "pkg:")) or Path(path).expanduser().exists()
-
-
 def hub_items(cfg: Any) -> list[HubItem]:
     """The hub downloads this config implies (local paths and the toy imply none)."""
     items = []
     model_path = cfg.model.path
-    if str(cfg.model.kind) == "hf" and model_path and not _is_local(model_path):
+    if str(cfg.model.kind) == "hf" and model_path and not is_local_path(model_path):
         items.append(HubItem("model.path", model_path, "model", "model.path=/local/dir"))
     if str(cfg.eval.benchmark.name) == "lcb" and not cfg.eval.benchmark.path:
         local = "eval.benchmark.path=/local/lcb.jsonl"
-        items.append(HubItem("eval.benchmark.name", LCB_DATASET, "dataset", local, "lcb"))
+        items.append(HubItem("eval.benchmark.name", HF_DATASET, "dataset", local, "lcb"))
     hf_dataset = cfg.data.hf_dataset
-    if str(cfg.data.kind) == "rstar" and not cfg.data.path and not _is_local(hf_dataset):
+    if str(cfg.data.kind) == "rstar" and not cfg.data.path and not is_local_path(hf_dataset):
         items.append(HubItem("data.hf_dataset", hf_dataset, "dataset", "data.path=/local/file"))
     return items
 

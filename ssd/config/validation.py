@@ -16,6 +16,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from ssd.artifacts import is_local_path, local_path
 from ssd.config.choices import CHECKPOINT_WORDS, listed
 from ssd.config.rules import check_rules
 from ssd.config.schema import ConfigError
@@ -25,10 +26,6 @@ from ssd.data import load_jsonl_prompts
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
-
-
-def _looks_like_local_path(path: str) -> bool:
-    return path.startswith(("/", "./", "../", "~")) or Path(path).exists()
 
 
 def validate(cfg: Any) -> None:
@@ -164,8 +161,8 @@ def _validate_model(cfg: Any) -> None:
     m = cfg.model
     if m.kind == "hf":
         _require(bool(m.path), "model.path", m.path, "an HF hub id or an existing model directory")
-        if _looks_like_local_path(m.path):
-            path = Path(m.path).expanduser()
+        if is_local_path(m.path):
+            path = local_path(m.path)
             _require(path.is_dir(), "model.path", m.path, "no such directory")
             _require(
                 (path / "config.json").is_file(),

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ssd.artifacts import ModelRef
+from ssd.artifacts import ModelRef, local_path
 from ssd.cache import Cache, StageOutput
 from ssd.config.schema import FinetuneConfig, ModelConfig, ToyTaskConfig
 from ssd.models import build_tiny_model, build_word_tokenizer, save_model
@@ -49,15 +48,6 @@ def _fit_toy_base(model_cfg: ModelConfig, toy: ToyTaskConfig, out: Path) -> dict
     metrics = train_sft(model, examples, opt, fit.seed, tokenizer.pad_token_id, log_prefix="base")
     save_model(model, tokenizer, out / "model")
     return metrics
-
-
-def local_path(spec: str) -> Path:
-    """`pkg:MODULE/REL` is REL inside the installed package MODULE (weights shipped in the repo,
-    e.g. model=tinycode), so it works from any working directory; anything else as written."""
-    if spec.startswith("pkg:"):
-        module, _, rel = spec[len("pkg:") :].partition("/")
-        return Path(str(resources.files(module))) / rel
-    return Path(spec).expanduser()
 
 
 def _weights_identity(spec: str, path: Path) -> Any:

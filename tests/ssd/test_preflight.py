@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from huggingface_hub import try_to_load_from_cache
 
+from ssd.codeeval.benchmarks.lcb import HF_DATASET as LCB_DATASET
 from ssd.config.schema import ConfigError
-from ssd.preflight import LCB_DATASET, hub_cache_dir, hub_items, preflight
+from ssd.preflight import hub_cache_dir, hub_items, preflight
 
 MODEL = "org/tiny-model"
 REPO = Path(__file__).resolve().parents[2]

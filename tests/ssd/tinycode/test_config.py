@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
+from ssd.artifacts import local_path
 from ssd.config.validation import validate
 from ssd.preflight import hub_items
-from ssd.stages.base import local_path
 
 
 def test_tinycode_config_composes_validates_and_resolves_the_weights(make_cfg, tmp_path):

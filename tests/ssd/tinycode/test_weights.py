@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
+from ssd.artifacts import local_path
 from ssd.models import load_model
-from ssd.stages.base import local_path
 from ssd.tinycode.tasks import STYLES, load_tinycode, solution, task_of
 
 WEIGHTS = local_path("pkg:ssd.tinycode/weights")
