@@ -6,30 +6,27 @@ A stage's folder is `<root>/<stage>/<key>`. The key hashes the stage's typed con
 and its inputs' keys. Work happens in `<key>.partial/` (kept across a kill, so a stage can resume
 from its own checkpoints) and becomes visible by one `rename` after manifest.json is written: a
 folder without a manifest is never read. A file lock per key makes concurrent jobs wait for, not
-duplicate, a stage another job is computing.
+duplicate, a stage another job is computing. The manifest lists every file with its size and
+sha256; reuse checks them (ssd/cache_integrity.py) and a damaged stage is moved aside and redone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import platform
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from enum import Enum
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
-from ssd.artifacts import ModelRef, atomic_write_json, read_json, stable_hash
-from ssd.config.schema import ROLE, KeyRole
-
-MANIFEST = "manifest.json"
+from ssd.artifacts import ModelRef, stable_hash
+from ssd.cache_commit import compute_stage
+from ssd.cache_integrity import MANIFEST, DamagedStage, check, load_manifest, move_aside
+from ssd.cache_sharing import lock_for, shared_dir
+from ssd.config.schema import OMIT_AT_DEFAULT, ROLE, KeyRole
 
 # Part of every key: bump a stage's number when a code change alters what it writes, so outputs
 # of the old code stop matching instead of being reused as if the new code had made them.
@@ -52,7 +49,9 @@ RUN_DROPS = frozenset({KeyRole.RUNTIME})
 def identity(value: Any, drop: frozenset[KeyRole] = STAGE_DROPS) -> Any:
     """The part of a config value that can change what comes out, as plain JSON-able data.
 
-    Dataclass fields whose KeyRole is in `drop` are left out, at any depth; enums become their
+    Dataclass fields whose KeyRole is in `drop` are left out, at any depth; so is a field declared
+    with `ssd.config.schema.added` while it holds its default (a field added later whose default
+    reproduces the old behaviour leaves every existing key where it was). Enums become their
     values. This is the only place that decides cache identity from config.
     """
     if is_dataclass(value) and not isinstance(value, type):
@@ -60,6 +59,7 @@ def identity(value: Any, drop: frozenset[KeyRole] = STAGE_DROPS) -> Any:
             f.name: identity(getattr(value, f.name), drop)
             for f in fields(value)
             if f.metadata.get(ROLE, KeyRole.RESULT) not in drop
+            and not (f.metadata.get(OMIT_AT_DEFAULT) and _at_default(value, f))
         }
     if isinstance(value, Enum):
         return value.value
@@ -68,6 +68,11 @@ def identity(value: Any, drop: frozenset[KeyRole] = STAGE_DROPS) -> Any:
     if isinstance(value, (list, tuple)):
         return [identity(v, drop) for v in value]
     return value
+
+
+def _at_default(value: Any, f: Any) -> bool:
+    default = f.default_factory() if f.default_factory is not MISSING else f.default
+    return identity(getattr(value, f.name), frozenset()) == identity(default, frozenset())
 
 
 class ShardsPending(RuntimeError):  # noqa: N818 - a state, not a failure: the task did its part
@@ -97,31 +102,6 @@ class StageOutput:
         return {"key": self.key, "reused": self.reused, **self.metrics}
 
 
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in ("ssd-sweeps", "torch", "transformers", "lightning", "hydra-core", "vllm"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
-def git_sha() -> str | None:
-    """The commit of the code that ran, if it runs from a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
 @dataclass(frozen=True)
 class Cache:
     """The cache handle every stage gets: a root folder (shared between the jobs of a sweep).
@@ -130,15 +110,31 @@ class Cache:
     `args` holds the plain values the pipeline derived for it; `inputs` upstream stage keys.
     A `plan_only` handle computes nothing: `run` returns what the stage's output would be (its
     key and folder, `reused` when it is already there), so the stages themselves can say which
-    keys a config will use before anything runs.
+    keys a config will use before anything runs. `verify` ("sizes" or "full") is how much of a
+    finished stage is checked before it is reused; `recompute_damaged` whether a damaged one is
+    moved aside and redone (else the run stops in one line); `group` the shared group, if any.
     """
 
     root: Path
     plan_only: bool = False
+    verify: str = "sizes"
+    recompute_damaged: bool = True
+    group: str | None = None
 
     @classmethod
-    def at(cls, root: str | Path, plan_only: bool = False) -> Cache:
-        return cls(Path(root).expanduser().resolve(), plan_only)
+    def at(cls, root: str | Path, plan_only: bool = False, **settings: Any) -> Cache:
+        return cls(Path(root).expanduser().resolve(), plan_only, **settings)
+
+    @classmethod
+    def for_paths(cls, paths: Any, plan_only: bool = False) -> Cache:
+        """The cache a run's `paths` config describes (folder and integrity/sharing settings)."""
+        return cls.at(
+            paths.cache_dir,
+            plan_only,
+            verify=str(getattr(paths, "verify", "sizes")),
+            recompute_damaged=bool(getattr(paths, "recompute_damaged", True)),
+            group=getattr(paths, "group", None),
+        )
 
     def key(
         self,
@@ -175,13 +171,50 @@ class Cache:
         final = self.root / stage / key
         return final, final.with_name(key + ".partial")
 
-    def finished(self, stage: str, key: str, model: str | None = None) -> StageOutput | None:
-        """The finished output of this key, or None."""
+    def inspect(self, stage: str, key: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(manifest, None) for a sound finished stage; (None, what is wrong) for a damaged one;
+        (None, None) when there is none. Checks sizes, and hashes when `verify` is "full"."""
         final, _ = self.paths(stage, key)
-        if not (final / MANIFEST).is_file():
+        if not final.is_dir():
+            return None, None
+        manifest, problem = load_manifest(final)
+        if manifest is None:
+            return None, None if problem and problem.endswith("missing") else problem
+        memo = (str(final), self.verify, (final / MANIFEST).stat().st_mtime_ns)
+        if memo not in _SOUND:
+            problem = check(final, manifest, full=self.verify == "full")
+            if problem:
+                return None, problem
+            _SOUND.add(memo)
+        return manifest, None
+
+    def finished(self, stage: str, key: str, model: str | None = None) -> StageOutput | None:
+        """The finished, undamaged output of this key, or None."""
+        manifest, _ = self.inspect(stage, key)
+        if manifest is None:
             return None
+        final, _ = self.paths(stage, key)
+        with contextlib.suppress(OSError):
+            os.utime(final)  # last use, for `ssd cache ls` / `gc --older-than`
         ref = ModelRef(final / model, key) if model else None
-        return StageOutput(stage, key, final, read_json(final / MANIFEST), True, ref)
+        return StageOutput(stage, key, final, manifest, True, ref)
+
+    def set_aside(self, stage: str, key: str, problem: str) -> Path:
+        """Move a damaged finished stage out of the way, or stop when recomputing is off."""
+        final, _ = self.paths(stage, key)
+        if not self.recompute_damaged:
+            raise DamagedStage(
+                f"cached stage {stage} {key} is damaged: {problem} (in {final}); "
+                "paths.recompute_damaged=false, so nothing was changed: set it to true to move "
+                "it aside and recompute, or run `ssd cache verify --repair`"
+            )
+        aside = move_aside(self.root, stage, key, final)
+        print(
+            f"cache: {stage} {key} is damaged ({problem}); moved to {aside}, recomputing",
+            file=sys.stderr,
+            flush=True,
+        )
+        return aside
 
     def run(
         self,
@@ -192,7 +225,7 @@ class Cache:
         inputs: Mapping[str, str] | None = None,
         model: str | None = None,
     ) -> StageOutput:
-        """Return the cached output of this stage, computing it first if no finished one exists.
+        """Return the cached output of this stage, computing it first if no sound one exists.
 
         Args:
             stage: stage name, the first folder level.
@@ -200,6 +233,10 @@ class Cache:
                 resume from) and returns the metrics recorded in the manifest.
             config, args, inputs: what the key hashes (see the class docstring).
             model: the subfolder holding an HF model the stage writes (its `StageOutput.model`).
+
+        Raises:
+            DamagedStage: the finished stage is damaged and `recompute_damaged` is off.
+            DiskFull: the filesystem ran out of space (what was half-written is removed).
         """
         key = self.key(stage, config, args, inputs)
         done = self.finished(stage, key, model)
@@ -209,29 +246,22 @@ class Cache:
         if self.plan_only:
             ref = ModelRef(final / model, key) if model else None
             return StageOutput(stage, key, final, {"metrics": {}}, False, ref)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(final) + ".lock"):
+        shared_dir(self.root, self.group)
+        shared_dir(final.parent, self.group)
+        with lock_for(final, self.group):
             done = self.finished(stage, key, model)  # another job finished it while we waited
             if done is not None:
                 return done
-            partial.mkdir(exist_ok=True)
-            started = time.time()
-            metrics = compute(partial)
-            manifest = {
-                "stage": stage,
-                "key": key,
-                "spec": self.spec(config, args),
-                "inputs": dict(inputs or {}),
-                "metrics": metrics,
-                "wall_s": round(time.time() - started, 3),
-                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "versions": _versions(),
-                "git_sha": git_sha(),
-                "argv": sys.argv,
-            }
-            atomic_write_json(partial / MANIFEST, manifest)
+            _, problem = self.inspect(stage, key)
+            if problem:
+                self.set_aside(stage, key, problem)
+            header = {"stage": stage, "key": key, "spec": self.spec(config, args)}
+            manifest = compute_stage(partial, compute, {**header, "inputs": dict(inputs or {})})
             if final.exists():  # a folder without manifest: never valid, replace it
                 shutil.rmtree(final)
             os.rename(partial, final)
         ref = ModelRef(final / model, key) if model else None
         return StageOutput(stage, key, final, manifest, False, ref)
+
+
+_SOUND: set[tuple[str, str, int]] = set()  # stages checked sound in this process (folder, mode)

@@ -22,6 +22,7 @@ from ssd.artifacts import atomic_write_json, read_json
 from ssd.cache import RUN_DROPS, STAGE_VERSIONS, Cache, ShardsPending, StageOutput, identity
 from ssd.config.schema import Config, eval_temperatures
 from ssd.config.validation import validate
+from ssd.disk_estimate import check_space
 from ssd.contamination import Overlap, check_pool
 from ssd.data import load_prompts
 from ssd.job_tasks import task_rank, wait_for_task_zero
@@ -64,7 +65,7 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
     validate(cfg)
     preflight(cfg)  # hub items reachable or cached, in seconds, before any compute
     config = typed(cfg)
-    cache = Cache.at(config.paths.cache_dir)
+    cache = Cache.for_paths(config.paths)
     record_args = run_record_args(config)
     # Data is validated before any compute; a finished record needs none of it.
     finished = cache.finished("run", cache.key("run", args=record_args))
@@ -76,6 +77,7 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
 
     def compute(folder: Path) -> dict[str, Any]:
         pool = prompts or load_prompts(config.data, config.toy)
+        check_space(config, cache, pool)  # refuse before compute when the disk cannot hold it
         pool_overlap = overlap or _check_pool(config, pool)
         summary = _run_stages(config, cache, pool, pool_overlap, folder, tracker, resolved)
         return {"best": summary.to_json()["best"]}

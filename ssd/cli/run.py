@@ -1,8 +1,9 @@
 """How a pipeline run starts and fails: exit code 2 and one line for any invalid config.
 
 Hydra reports composition errors (unknown key, unknown group option, wrong type) itself and exits
-with 1; `exit_code_for_config_errors` turns those, and our own `ConfigError`, into exit code 2 with a
-one-line message, while a failure inside a stage keeps its traceback and exit code 1.
+with 1; `exit_code_for_config_errors` turns those, Hydra's own setup failures (a file where
+hydra.run.dir points) and our `ConfigError` into exit code 2 with a one-line message, a full disk
+into exit 3 with one line, while a failure inside a stage keeps its traceback and exit code 1.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,15 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ssd.cli.signals import exits_on_signals
 from ssd.config.schema import ConfigError, register_configs
+from ssd.disk_space import DISK_FULL_EXIT, disk_full_error, is_disk_full
 from ssd.pipeline import run
 
 
 def _is_config_error(err: BaseException) -> bool:
     if isinstance(err, ConfigError | MissingConfigException):
         return True
+    if isinstance(err, OSError | ValueError) and _hydra_side(err):
+        return True  # e.g. a file where hydra.run.dir points: Hydra's own setup failed
     if isinstance(err, ValueError) and _raised_inside_hydra(err):
         return True  # e.g. `-m experiment=null`: Hydra's defaults list rejects the override
     # Composition errors arrive before the job starts; `ssd.pipeline.run` re-raises any OmegaConf
@@ -45,6 +50,29 @@ def _raised_inside_hydra(err: BaseException) -> bool:
     )
 
 
+def _hydra_side(err: BaseException) -> bool:
+    """Whether `err` came from Hydra setting a job up (output folder, log file), not from a task:
+    the last Hydra frame of its traceback is followed only by standard-library frames."""
+    stdlib = sysconfig.get_paths()["stdlib"]
+    frames = []
+    tb = err.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    hydra = [i for i, name in enumerate(frames) if f"{os.sep}hydra{os.sep}" in name]
+    return bool(hydra) and all(name.startswith(stdlib) for name in frames[hydra[-1] + 1 :])
+
+
+def _os_error_line(err: OSError) -> str:
+    """A Hydra-side file error in words, naming the setting that points there."""
+    key = "hydra.sweep.dir" if {"-m", "--multirun"} & set(sys.argv) else "hydra.run.dir"
+    where = f" {err.filename}" if err.filename else ""
+    return (
+        f"cannot create Hydra's output folder or log file{where}: {err.strerror or err} "
+        f"({key} must name a folder you can create and write, not a file)"
+    )
+
+
 def _headline(lines: list[str]) -> str:
     """The first line, joined with the next when it only announces it ("...while composing:")."""
     if not lines:
@@ -54,6 +82,8 @@ def _headline(lines: list[str]) -> str:
 
 def _one_line(err: BaseException) -> str:
     """First line of the error, the first line of its cause, and the allowed options if listed."""
+    if isinstance(err, OSError):
+        return _os_error_line(err)
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     text = _headline(lines) or type(err).__name__
     cause = [ln.strip() for ln in str(err.__cause__ or "").splitlines() if ln.strip()]
@@ -77,6 +107,9 @@ def exits_2_on_config_error(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Wrap a Hydra task function: a `ConfigError` from validation ends the job with exit 2.
 
     Raising SystemExit inside the task keeps Hydra from wrapping the one line in its own report.
+
+    A `CacheError` exits with its own code (a full disk: 3); so does a full disk reported by any
+    library while writing outside the cache (the run's folder, W&B): one line, never a traceback.
     """
 
     @functools.wraps(task)
@@ -85,7 +118,12 @@ def exits_2_on_config_error(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return task(cfg)
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
+            raise SystemExit(getattr(err, "exit_code", 2)) from None
+        except Exception as err:  # noqa: BLE001 - only a full disk becomes one line
+            if not is_disk_full(err):
+                raise
+            print(f"error: {disk_full_error(err, Path.cwd(), 'the run')}", file=sys.stderr)
+            raise SystemExit(DISK_FULL_EXIT) from None
 
     return wrapped
 

@@ -57,6 +57,7 @@ class KeyRole(str, Enum):
 
 
 ROLE = "key_role"  # the dataclass field metadata entry holding a KeyRole
+OMIT_AT_DEFAULT = "omit_at_default"  # metadata of `added` fields (see `added`)
 
 
 def keyed(role: KeyRole, default: Any = MISSING, *, default_factory: Any = MISSING) -> Any:
@@ -64,6 +65,19 @@ def keyed(role: KeyRole, default: Any = MISSING, *, default_factory: Any = MISSI
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata={ROLE: role})
     return field(default=default, metadata={ROLE: role})
+
+
+def added(default: Any = MISSING, *, default_factory: Any = MISSING) -> Any:
+    """A RESULT field added after stage keys were pinned: in no key while it holds its default.
+
+    The default must reproduce the behaviour from before the field existed; then every existing
+    cache key (and so every cached checkpoint) stays valid, and any other value moves the keys of
+    the stages that read it. A default that changes behaviour needs a STAGE_VERSIONS bump instead.
+    """
+    meta = {ROLE: KeyRole.RESULT, OMIT_AT_DEFAULT: True}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -373,6 +387,15 @@ class PathsConfig:
     cache_dir: str = keyed(KeyRole.RUNTIME, "outputs/cache")
     # this run's files; None = the Hydra run directory
     output_dir: str | None = keyed(KeyRole.RUNTIME, None)
+    # how much of a cached stage is checked before reuse: "sizes" (every file's size; cheap) or
+    # "full" (also every file's sha256: reads the whole stage, checkpoints included)
+    verify: str = keyed(KeyRole.RUNTIME, "sizes")
+    # a damaged cached stage is moved to <cache_dir>/.damaged/ and recomputed; false: stop (exit 2)
+    recompute_damaged: bool = keyed(KeyRole.RUNTIME, True)
+    # shared group of the cache (name or gid): folders get it and the setgid bit; None = as made
+    group: str | None = keyed(KeyRole.RUNTIME, None)
+    # estimate what the run writes before compute and refuse when the cache's disk cannot hold it
+    check_space: bool = keyed(KeyRole.RUNTIME, True)
 
 
 @dataclass
