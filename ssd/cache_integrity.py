@@ -3,9 +3,10 @@
 A cache on shared storage lives for weeks: a truncated `kept.jsonl` or zeroed weights must never be
 read back as if a stage had made them. At commit `record_files(folder)` lists every file (the hash
 taken while writing, from `ssd.artifacts`' write record, when the file is unchanged since; else it
-is read once); on reuse `check(folder, manifest, full)` compares sizes (always) and hashes (`full`)
-and names the first file that differs. A damaged stage is moved aside, never deleted, by
-`move_aside` (to `<cache>/.damaged/`), so it can be inspected. No torch, no Hydra here.
+is read once); on reuse `check(folder, manifest, full)` compares sizes and hashes (every file's
+when `full`, else those of files up to 16 MiB) and names the first file that differs. A damaged
+stage is moved aside by `move_aside` (to `<cache>/.damaged/`), never deleted, for inspection.
+No torch, no Hydra here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ FILES = "files"  # the manifest entry: {relative path: {"size": bytes, "sha256":
 DAMAGED_DIR = ".damaged"
 VERIFY_MODES = ("sizes", "full")
 _CHUNK = 8 << 20
+# Files up to this size are hashed on every reuse even in "sizes" mode: a zeroed run of bytes in
+# kept.jsonl keeps its size, and hashing a few MiB is cheap next to loading a model.
+SMALL_FILE = 16 << 20
 
 
 class CacheError(ConfigError):
@@ -147,8 +151,10 @@ def load_manifest(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def check(folder: Path, manifest: dict[str, Any], full: bool) -> str | None:
-    """None when every listed file is there with its size (and hash when `full`), else the first
-    difference, naming the file. A manifest from before file lists were kept has nothing to check."""
+    """None when every listed file is there with its size and hash, else the first difference,
+    naming the file. Files up to SMALL_FILE are always hashed (samples, kept rows, configs,
+    tokenizers: reading them costs next to nothing); larger ones (weights) only when `full`.
+    A manifest from before file lists were kept has nothing to check."""
     for rel, want in sorted(manifest.get(FILES, {}).items()):
         path = folder / rel
         try:
@@ -159,7 +165,7 @@ def check(folder: Path, manifest: dict[str, Any], full: bool) -> str | None:
             return f"{rel} cannot be read ({err.strerror})"
         if size != want.get("size"):
             return f"{rel} has {size} bytes, the manifest says {want.get('size')}"
-        if full and hash_file(path) != want.get("sha256"):
+        if (full or size <= SMALL_FILE) and hash_file(path) != want.get("sha256"):
             return f"{rel} has a different content hash than the manifest records"
     return None
 
