@@ -387,8 +387,8 @@ class PathsConfig:
     cache_dir: str = keyed(KeyRole.RUNTIME, "outputs/cache")
     # this run's files; None = the Hydra run directory
     output_dir: str | None = keyed(KeyRole.RUNTIME, None)
-    # how much of a cached stage is checked before reuse: "sizes" (every file's size; cheap) or
-    # "full" (also every file's sha256: reads the whole stage, checkpoints included)
+    # how much of a cached stage is checked before reuse: "sizes" (every file's size, and the hash
+    # of files up to 16 MiB; cheap) or "full" (every file's sha256: reads checkpoints too)
     verify: str = keyed(KeyRole.RUNTIME, "sizes")
     # a damaged cached stage is moved to <cache_dir>/.damaged/ and recomputed; false: stop (exit 2)
     recompute_damaged: bool = keyed(KeyRole.RUNTIME, True)
