@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "ssd.cli.analyze",
         "fork/lock analysis of a base vs SSD model pair on shared contexts",
     ),
+    "cache": ("ssd.cli.cache", "list, verify, clean up the stage cache (ls, verify, gc, rm)"),
 }
 
 
