@@ -1,93 +1,50 @@
-"""Real-SLURM tests: tests/slurm/setup.sh starts a one-node cluster (root only), then a 2x2 Hydra sweep
-runs through conf/hydra/launcher/{slurm,slurm_cpu}.yaml as one SLURM job array.
+"""Real-SLURM tests: tests/slurm/setup.sh starts a one-node cluster with 2 fake GPUs (GRES; root
+only), then Hydra sweeps run through conf/hydra/launcher/{slurm,slurm_cpu}.yaml as SLURM jobs.
 
-Run: `pytest -m slurm` as root (CI does). Not root: skipped. Any other setup failure: the test fails.
+`hydra/launcher=slurm` runs in its GPU shape, unchanged: gpus_per_node GPUs (1 or 2) and as many
+tasks; training runs on CPU with as many ranks as GPUs. Run: `pytest -m slurm` as root (CI does).
+Not root: skipped. Any other setup failure: the test fails. Task-0 failures: test_slurm_failures.py.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers.slurm import (
+    FAKE_GPUS,
+    gpus_in,
+    job_folder,
+    sacct_attempts,
+    sacct_final,
+    sacct_states,
+    slurm_cluster,  # noqa: F401 - the session fixture (pytestmark uses it)
+    submitit_lines,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-SETUP = REPO / "tests" / "slurm" / "setup.sh"
 APP = REPO / "tests" / "slurm" / "hydra_app" / "my_app.py"
 GRID = [(1, 3), (1, 4), (2, 3), (2, 4)]  # x=1,2 y=3,4 in Hydra's job order
 
-# Shrink each launcher's request to what a 2-CPU CI node without GPUs can schedule.
-FIT_NODE = {
-    "slurm": ["hydra.launcher.gpus_per_node=null", "hydra.launcher.tasks_per_node=1"],
-    "slurm_cpu": [],
-}
+# What a 2-CPU CI node can schedule; the slurm launcher keeps its GPU shape (1 GPU, 1 task).
 COMMON = [
     "hydra.launcher.cpus_per_task=1",
     "hydra.launcher.mem_gb=1",
     "hydra.launcher.timeout_min=5",
 ]
+GPUS = {"slurm": 1, "slurm_cpu": None}  # each launcher's default request, as sacct records it
 
-pytestmark = pytest.mark.slurm
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster() -> None:
-    """A running one-node SLURM with accounting, started (or found already up) by setup.sh."""
-    if os.geteuid() != 0:
-        pytest.skip("tests/slurm/setup.sh must run as root (installs slurm-wlm, starts daemons)")
-    proc = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        pytest.fail(
-            f"setup.sh exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}", pytrace=False
-        )
-
-
-def _sacct_states(array_job_id: str, n_tasks: int, wait_s: float = 60) -> dict[str, str]:
-    """JobID -> State of the array's tasks, polled until all n_tasks are final (the DB lags slurmctld)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        out = subprocess.run(
-            ["sacct", "-j", array_job_id, "-X", "-n", "-P", "-o", "JobID,State"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        states = dict(line.split("|", 1) for line in out.splitlines() if line)
-        final = [s for s in states.values() if s not in ("PENDING", "RUNNING", "COMPLETING")]
-        if len(final) >= n_tasks or time.monotonic() > deadline:
-            return states
-        time.sleep(1)
-
-
-def _sacct_attempts(job: str, wait_s: float = 60) -> list[str]:
-    """The State of every run of `job`, requeued ones included, once the last one is final."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        out = subprocess.run(
-            ["sacct", "-j", job, "--duplicates", "-X", "-n", "-P", "-o", "State"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        if (
-            out
-            and out[-1] not in ("PENDING", "RUNNING", "COMPLETING")
-            or time.monotonic() > deadline
-        ):
-            return out
-        time.sleep(1)
+pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
 
 
 @pytest.mark.parametrize("launcher", ["slurm", "slurm_cpu"])
-def test_sweep_runs_as_slurm_array(slurm_cluster: None, launcher: str, tmp_path: Path) -> None:
+def test_sweep_runs_as_slurm_array(launcher: str, tmp_path: Path) -> None:
     cmd = [
         sys.executable, str(APP), "-m", f"hydra/launcher={launcher}", "x=1,2", "y=3,4",
-        f"hydra.searchpath=[file://{REPO / 'conf'}]", f"hydra.sweep.dir={tmp_path}",
-        *FIT_NODE[launcher], *COMMON,
+        f"hydra.searchpath=[file://{REPO / 'conf'}]", f"hydra.sweep.dir={tmp_path}", *COMMON,
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"sweep failed\n{proc.stdout}\n{proc.stderr}"
@@ -102,20 +59,49 @@ def test_sweep_runs_as_slurm_array(slurm_cluster: None, launcher: str, tmp_path:
 
     (array_id,) = array_ids
     expected = {f"{array_id}_{i}": "COMPLETED" for i in range(len(GRID))}
-    assert _sacct_states(array_id, len(GRID)) == expected
+    rows = sacct_final(array_id, len(GRID))
+    assert {job: row["State"] for job, row in rows.items()} == expected
+    assert [gpus_in(row["AllocTRES"]) for row in rows.values()] == [GPUS[launcher]] * len(GRID)
+    # One task per job. A GPU job's task sees the one GPU SLURM gave it (as its node index: no
+    # cgroup renumbers devices here), concurrent jobs different ones; a CPU job's task sees none.
+    tasks = [json.loads((tmp_path / str(i) / "task0.json").read_text()) for i in range(len(GRID))]
+    assert {t["SLURM_NTASKS"] for t in tasks} == {"1"}
+    seen = [(t["SLURM_JOB_GPUS"], t["CUDA_VISIBLE_DEVICES"]) for t in tasks]
+    if GPUS[launcher]:
+        assert all(gpu == visible and gpu in ("0", "1") for gpu, visible in seen), tasks
+    else:
+        assert seen == [(None, None)] * len(GRID), tasks
+    assert not list(tmp_path.glob("*/task1.json"))
 
 
-def test_toy_grid_through_train_py_on_slurm_then_report(
-    slurm_cluster: None, tmp_path: Path
-) -> None:
+def test_a_two_gpu_job_runs_one_task_per_gpu_and_each_sees_both(tmp_path: Path) -> None:
+    """The slurm launcher's shape at gpus_per_node=2: tasks_per_node follows, sacct accounts two
+    GPUs, and every task sees CUDA_VISIBLE_DEVICES=0,1 (Lightning picks its device by rank)."""
+    cmd = [
+        sys.executable, str(APP), "-m", "hydra/launcher=slurm", "hydra.launcher.gpus_per_node=2",
+        "x=2", "y=5", f"hydra.searchpath=[file://{REPO / 'conf'}]", f"hydra.sweep.dir={tmp_path}",
+        *COMMON,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"sweep failed\n{proc.stdout}\n{proc.stderr}"
+    job = job_folder(tmp_path).name
+    (row,) = sacct_final(job).values()
+    assert row["State"] == "COMPLETED" and gpus_in(row["AllocTRES"]) == FAKE_GPUS, row
+    tasks = [json.loads((tmp_path / "0" / f"task{r}.json").read_text()) for r in (0, 1)]
+    assert [t["SLURM_PROCID"] for t in tasks] == ["0", "1"]
+    seen = [(t["SLURM_NTASKS"], t["SLURM_JOB_GPUS"], t["CUDA_VISIBLE_DEVICES"]) for t in tasks]
+    assert seen == [("2", "0,1", "0,1")] * 2, tasks
+    assert json.loads((tmp_path / "0" / "result.json").read_text())["product"] == 10
+
+
+def test_toy_grid_through_train_py_on_slurm_then_report(tmp_path: Path) -> None:
     """The real pipeline: a 2x2 T_train x T_eval toy grid as one SLURM array, then `ssd report`."""
     sweep = tmp_path / "sweep"
     cmd = [
         sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=slurm",
         "experiment=smoke", "replicates=1", "logger=csv",
         "sampling.temperature=0.5,1.0", "eval.temperature=0.7,1.0",
-        f"paths.cache_dir={tmp_path / 'cache'}", f"hydra.sweep.dir={sweep}",
-        *FIT_NODE["slurm"], *COMMON,
+        f"paths.cache_dir={tmp_path / 'cache'}", f"hydra.sweep.dir={sweep}", *COMMON,
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"sweep failed\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -125,7 +111,7 @@ def test_toy_grid_through_train_py_on_slurm_then_report(
     assert logs, "no submitit log for array task 0"
     array_id = logs[0].name.split("_")[0]
     expected = {f"{array_id}_{i}": "COMPLETED" for i in range(4)}
-    assert _sacct_states(array_id, 4) == expected
+    assert sacct_states(array_id, 4) == expected
 
     from ssd.cli.report import main as report
 
@@ -158,26 +144,26 @@ def _completed_at(log: str) -> str:
 
 
 def test_a_job_with_one_task_per_device_runs_the_pipeline_once_and_trains_on_every_rank(
-    slurm_cluster: None, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
-    """tasks_per_node = devices, as the slurm launcher sets it: SLURM starts the Hydra job in both
-    tasks, task 0 runs the pipeline (one W&B run, one results.json) and fine-tunes with 2 DDP
-    ranks; task 1 steps aside instead of running a second copy of every stage."""
+    """The slurm launcher's GPU shape at gpus_per_node=2 (tasks_per_node follows): SLURM starts
+    the Hydra job in both tasks, task 0 runs the pipeline (one W&B run, one results.json) and
+    fine-tunes with 2 DDP ranks on CPU; task 1 steps aside instead of running every stage again."""
     sweep, cache = tmp_path / "sweep", tmp_path / "cache"
     cmd = [
         sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=slurm",
-        "experiment=smoke", "replicates=1", "logger.name=wandb", "logger.mode=offline",
-        "eval.temperature=1.0", "finetune.devices=2", "finetune.batch_size=16", "finetune.strategy=ddp",
-        "finetune.accelerator=cpu", f"paths.cache_dir={cache}", f"hydra.sweep.dir={sweep}",
-        "hydra.launcher.gpus_per_node=null", "hydra.launcher.tasks_per_node=2",
-        "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=2",
-        "hydra.launcher.timeout_min=5",
+        "hydra.launcher.gpus_per_node=2", "experiment=smoke", "replicates=1",
+        "logger.name=wandb", "logger.mode=offline", "eval.temperature=1.0", "finetune.devices=2",
+        "finetune.batch_size=16", "finetune.strategy=ddp", "finetune.accelerator=cpu",
+        f"paths.cache_dir={cache}", f"hydra.sweep.dir={sweep}", "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.mem_gb=2", "hydra.launcher.timeout_min=5",
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"sweep failed\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    (task_dir,) = [d for d in (sweep / ".submitit").iterdir() if d.is_dir()]
+    task_dir = job_folder(sweep)
     job = task_dir.name
-    assert _sacct_states(job, 1) == {job: "COMPLETED"}
+    (row,) = sacct_final(job).values()
+    assert row["State"] == "COMPLETED" and gpus_in(row["AllocTRES"]) == FAKE_GPUS, row
     task_logs = {p.name.split("_")[1]: p.read_text() for p in task_dir.glob("*_log.out")}
     assert sorted(task_logs) == ["0", "1"], sorted(task_logs)
     assert "task 1 of a multi-task job" in task_logs["1"]
@@ -191,19 +177,6 @@ def test_a_job_with_one_task_per_device_runs_the_pipeline_once_and_trains_on_eve
     (finetune,) = [json.loads(p.read_text()) for p in cache.glob("finetune/*/manifest.json")]
     assert finetune["metrics"]["world_size"] == 2, finetune["metrics"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "sweep"]
-
-
-def _wait_until(what: str, found: Callable[[], Any], limit_s: float, proc: subprocess.Popen) -> Any:
-    """Poll `found()` until it returns something truthy; fail naming `what` (and the sweep's log)."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        if proc.poll() is not None:
-            break
-        time.sleep(0.5)
-    pytest.fail(f"gave up waiting for {what} (sweep exit code {proc.poll()})", pytrace=False)
 
 
 def _elapsed_s(job: str) -> int:
@@ -232,9 +205,7 @@ def _set_time_limit(job: str, minutes: int) -> None:
     pytest.fail(f"scontrol could not set TimeLimit={minutes} on {job}: {done.stderr}")
 
 
-def test_a_job_that_hits_its_time_limit_is_requeued_and_resumes(
-    slurm_cluster: None, tmp_path: Path
-) -> None:
+def test_a_job_that_hits_its_time_limit_is_requeued_and_resumes(tmp_path: Path) -> None:
     """Preemption, for real: SLURM signals the job signal_delay_s before its time limit, submitit
     checkpoints the Hydra job and requeues it, and the second attempt reuses the finished stages
     and resumes fine-tuning from the last checkpoint of the first instead of starting over.
@@ -253,7 +224,7 @@ def test_a_job_that_hits_its_time_limit_is_requeued_and_resumes(
         sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=slurm",
         "experiment=smoke", "replicates=1", "logger=csv", "eval.temperature=1.0",
         f"finetune.max_steps={max_steps}", f"finetune.save_every={save_every}",
-        f"paths.cache_dir={cache}", f"hydra.sweep.dir={sweep}", *FIT_NODE["slurm"],
+        f"paths.cache_dir={cache}", f"hydra.sweep.dir={sweep}",
         "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
         "hydra.launcher.timeout_min=10", "hydra.launcher.signal_delay_s=150",
         "hydra.launcher.max_num_timeout=2",
@@ -262,25 +233,19 @@ def test_a_job_that_hits_its_time_limit_is_requeued_and_resumes(
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_until(
+        wait_until(
             "fine-tuning's first resume checkpoint",
             lambda: list(cache.glob("finetune/*.partial/resume/last.ckpt")),
             300,
             proc,
         )
         # One cell: submitit submits a plain job (no array); its folder is named by the job id.
-        (task_dir,) = [d for d in (sweep / ".submitit").iterdir() if d.is_dir()]
+        task_dir = job_folder(sweep)
         job = task_dir.name
         limit = -(-(_elapsed_s(job) + 60) // 60)  # whole minutes, 60-120 s from now
         _set_time_limit(job, limit)
-        # submitit's own log lines (stdout also gets Hydra's copy of each, stderr a third one).
-        job_logs = lambda: "".join(  # noqa: E731
-            line
-            for p in task_dir.glob("*_log.out")
-            for line in p.read_text().splitlines(keepends=True)
-            if line.startswith("submitit ")
-        )
-        _wait_until(
+        job_logs = lambda: submitit_lines(task_dir)  # noqa: E731
+        wait_until(
             "SIGUSR2 from slurmctld", lambda: "Caught signal SIGUSR2" in job_logs(), 90, proc
         )
         _set_time_limit(job, 10)
@@ -294,7 +259,9 @@ def test_a_job_that_hits_its_time_limit_is_requeued_and_resumes(
     logs = job_logs()
     assert logs.count("Caught signal SIGUSR2") == 1 and logs.count("Requeued job") == 1, logs
 
-    assert _sacct_attempts(job) == ["REQUEUED", "COMPLETED"]
+    assert sacct_attempts(job) == ["REQUEUED", "COMPLETED"]
+    (row,) = sacct_final(job).values()
+    assert gpus_in(row["AllocTRES"]) == GPUS["slurm"], row  # the launcher's GPU shape, requeued
 
     # Every stage before fine-tuning ran once, in the first attempt; the second reused them.
     for stage in ("base", "sample", "filter"):

@@ -3,7 +3,10 @@
 # (so `sacct` works), slurmctld and slurmd, as plain background daemons (no systemd needed).
 # Usage, as root: `bash tests/slurm/setup.sh` (idempotent: ~0.1 s when the node is already up);
 # stop with `bash tests/slurm/teardown.sh [--purge]`. State, logs and pids: $SSD_SLURM_STATE.
-# Targets Debian 12 (slurm-wlm 22.05). Writes /etc/slurm/{slurm,slurmdbd}.conf, never over foreign ones.
+# Targets Debian 12 (slurm-wlm 22.05). Writes /etc/slurm/{slurm,slurmdbd,gres}.conf, never over foreign ones.
+# The node has $SSD_SLURM_GPUS (default 2) fake GPUs: GRES backed by character devices made with mknod
+# under $SSD_SLURM_STATE/dev, so `--gpus-per-node=N` jobs schedule, get CUDA_VISIBLE_DEVICES and
+# are accounted as gres/gpu exactly as on a GPU cluster (nothing can run on them: train on CPU).
 set -Eeuo pipefail
 
 STATE=${SSD_SLURM_STATE:-/var/lib/ssd-test-slurm}
@@ -12,8 +15,9 @@ ETC=/etc/slurm
 OURS="# Written by ssd-sweeps tests/slurm/setup.sh"
 # Bump the config version whenever the text below changes: a running cluster with another version
 # is reconfigured and restarted instead of being found "already up".
-MARK="$OURS (config v2); safe to delete (tests/slurm/teardown.sh --purge)."
+MARK="$OURS (config v3); safe to delete (tests/slurm/teardown.sh --purge)."
 HOST=$(hostname -s)
+GPUS=${SSD_SLURM_GPUS:-2}
 LOG=$STATE/log      # slurm daemons' logs (they run as root)
 MYSQL=$STATE/mysqld # MariaDB's socket, pid and log (it runs as user mysql)
 SECONDS=0
@@ -82,7 +86,14 @@ if ((${#need[@]})); then
 fi
 
 # --- 2. config -------------------------------------------------------------------------------
-mkdir -p "$LOG" "$STATE/ctld" "$STATE/spool" "$STATE/run" "$ETC"
+mkdir -p "$LOG" "$STATE/ctld" "$STATE/spool" "$STATE/run" "$STATE/dev" "$ETC"
+# Fake GPUs: slurmd only needs a device file per GPU to hand out (no cgroup confines it here).
+# Character devices (major 1, minor 3: what /dev/null is) so that nothing can be written to them.
+gres_lines=""
+for ((g = 0; g < GPUS; g++)); do
+  [[ -c $STATE/dev/gpu$g ]] || mknod -m 666 "$STATE/dev/gpu$g" c 1 3
+  gres_lines+="Name=gpu File=$STATE/dev/gpu$g"$'\n'
+done
 cpus=$(nproc)
 # RealMemory: 90% of what is free now, whole GiB, so the node never registers "Low RealMemory".
 avail_mb=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
@@ -119,12 +130,15 @@ SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=2
 KillWait=5
 MailProg=/bin/true
+# Fake GPUs as generic resources (gres.conf names their device files), accounted in sacct's TRES.
+GresTypes=gpu
+AccountingStorageTRES=gres/gpu
 # sacct needs slurmdbd (jobcomp/filetxt + sacct -c loses array task ids on 22.05).
 JobAcctGatherType=jobacct_gather/linux
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
 JobCompType=jobcomp/none
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb Gres=gpu:$GPUS State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP"
 
 dbd_conf="$MARK
@@ -159,11 +173,15 @@ write_conf() {
   [[ -e $1 ]] && [[ $(cat "$1") == "$2" ]] && return 1
   printf '%s\n' "$2" >"$1.tmp" && chmod "$3" "$1.tmp" && mv "$1.tmp" "$1"
 }
+gres_conf="$MARK
+${gres_lines%$'\n'}"
+
 changed=0
 write_conf "$ETC/slurm.conf" "$slurm_conf" 644 && changed=1
+write_conf "$ETC/gres.conf" "$gres_conf" 644 && changed=1
 write_conf "$ETC/slurmdbd.conf" "$dbd_conf" 600 && changed=1
 if ((changed)); then
-  say "wrote $ETC/slurm.conf (CPUs=$cpus RealMemory=${mem_mb}M) and slurmdbd.conf"
+  say "wrote $ETC/slurm.conf (CPUs=$cpus RealMemory=${mem_mb}M, $GPUS fake GPUs), gres.conf, slurmdbd.conf"
   stop_slurm # daemons still running read the old config
 fi
 
@@ -223,4 +241,4 @@ for ((i = 0; i < 300; i++)); do
 done
 node_ready || fail "node $HOST is '$(node_state)', not idle, after 60 s"
 wait_for 30 "sacct to answer" sacct -n -X -S now
-say "SLURM up: node $HOST is $(node_state) (CPUs=$cpus, RealMemory=${mem_mb}M)"
+say "SLURM up: node $HOST is $(node_state) (CPUs=$cpus, RealMemory=${mem_mb}M, Gres=gpu:$GPUS)"

@@ -32,7 +32,7 @@ fi
 
 if [[ ${1:-} == --purge ]]; then
   rm -rf "$STATE"
-  for f in /etc/slurm/slurm.conf /etc/slurm/slurmdbd.conf; do
+  for f in /etc/slurm/slurm.conf /etc/slurm/slurmdbd.conf /etc/slurm/gres.conf; do
     [[ -e $f ]] && grep -qF "$OURS" "$f" && rm -f "$f"
   done
   echo "teardown.sh: purged $STATE and the configs setup.sh wrote"
