@@ -2,16 +2,16 @@
 
 A switchboard only: compose the config, hand it to `ssd.pipeline.run`, return its objective.
 Invalid configs exit with code 2 and one line naming the key (see ssd/cli/run.py); Ctrl-C exits
-130 and SIGTERM 143 at once, keeping every finished stage (see ssd/cli/signals.py).
+130 and SIGTERM 143 at once, keeping every finished stage (see ssd/signals.py).
 """
 
 import hydra
 from omegaconf import DictConfig
 
 from ssd.cli.run import exit_code_for_config_errors, exits_2_on_config_error, job_output_dir
-from ssd.cli.signals import exits_on_signals
 from ssd.config.schema import register_configs
 from ssd.pipeline import run
+from ssd.signals import exits_on_signals
 
 register_configs()
 

@@ -62,7 +62,8 @@ def bench_examples(args: Any) -> list[Any]:
 
 
 def tiny_model(args: Any) -> tuple[Any, Any]:
-    from ssd.models import build_tiny_model, build_word_tokenizer
+    from ssd.models import build_tiny_model
+    from ssd.toy.tokenizer import build_word_tokenizer
 
     tokenizer = build_word_tokenizer(["<pad>", "<eos>"] + [f"w{i}" for i in range(2, args.vocab)])
     arch = SimpleNamespace(

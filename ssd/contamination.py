@@ -8,7 +8,8 @@ normalised text (case and whitespace runs ignored), which catches copies, not pa
 
 The toy language is the one pool that names the evaluated instances by design (the paper's toy
 fits its student on the states it is scored on), so `allow_eval_overlap=None` allows it there
-and nowhere else. No torch here; the code benchmarks' loaders are imported only when needed.
+and nowhere else. The benchmark's spec (ssd/codeeval/benchmarks) gives its problems' statements.
+No torch here.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ssd.codeeval.benchmarks import benchmark_of
 from ssd.config.schema import BenchmarkConfig, ConfigError, DataConfig, ToyTaskConfig
-from ssd.data import Prompt
+from ssd.generation.prompts import Prompt
 
 
 def normalise(text: str) -> str:
@@ -62,15 +64,9 @@ def find_overlap(prompts: Iterable[Prompt], problems: Mapping[str, str]) -> list
 
 
 def evaluation_questions(bench: BenchmarkConfig, toy: ToyTaskConfig) -> dict[str, str]:
-    """Problem id -> statement for the problems `eval.benchmark` scores."""
-    if bench.name == "toy":
-        # ssd.toy.evaluate names instance i "P{i}", exactly as the toy pool does
-        return {f"toy-{i}": f"P{i}" for i in range(toy.n_instances)}
-    from ssd.codeeval.evaluate import check_expected, load_benchmark  # lazy: imports torch
-
-    problems = load_benchmark(bench)
-    check_expected(bench, problems)  # a wrong snapshot stops here, not after training
-    return {problem.id: problem.question for problem in problems}
+    """Problem id -> statement for the problems `eval.benchmark` scores (a snapshot that does
+    not match `expected_problems` stops here, not after training)."""
+    return benchmark_of(bench.name).questions(bench, toy)
 
 
 def check_pool(
@@ -86,7 +82,7 @@ def check_pool(
     pairs = tuple(find_overlap(prompts, problems))
     allowed = data.allow_eval_overlap
     if allowed is None:
-        allowed = data.kind == "toy" and bench.name == "toy"
+        allowed = data.kind == "toy" and benchmark_of(bench.name).toy_language
     overlap = Overlap(len(prompts), len(problems), pairs, bool(allowed))
     if pairs and not overlap.allowed:
         prompt_id, problem_id = pairs[0]

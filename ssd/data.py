@@ -10,23 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ssd.codeeval.benchmarks.tinycode import pool_texts
 from ssd.config.schema import ConfigError, DataConfig, ToyTaskConfig
-from ssd.tinycode.tasks import pool_texts
-
-
-@dataclass(frozen=True)
-class Prompt:
-    id: str
-    question: str
-    starter_code: str = ""
-    instance: int | None = None  # toy: which problem instance the prompt names
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from ssd.generation.prompts import Prompt
 
 
 def load_jsonl_prompts(path: str | None) -> list[Prompt]:
@@ -142,6 +131,12 @@ def load_rstar_prompts(d: DataConfig) -> list[Prompt]:
         return rstar_prompts(_jsonl_records(file), d.dedup, str(file))
     where = f"{d.hf_dataset}[{d.hf_config}]"
     return rstar_prompts(_hub_records(d.hf_dataset, d.hf_config, d.split), d.dedup, where)
+
+
+def pool_settings(d: DataConfig, toy: ToyTaskConfig) -> ToyTaskConfig | None:
+    """The config beyond `data` that defines the pool's prompts (the toy language's), else None:
+    part of the sample stage's key."""
+    return toy if d.kind == "toy" else None
 
 
 def load_prompts(d: DataConfig, toy: ToyTaskConfig) -> list[Prompt]:

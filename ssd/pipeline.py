@@ -9,8 +9,6 @@ SSD model's best mean pass@1. `stage_keys(cfg)` says which keys a config will us
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,17 +18,18 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ssd.artifacts import atomic_write_json, read_json
 from ssd.cache import RUN_DROPS, STAGE_VERSIONS, Cache, ShardsPending, StageOutput, identity
+from ssd.codeeval.benchmarks import benchmark_of
 from ssd.config.schema import Config, eval_temperatures
-from ssd.config.validation import validate
-from ssd.disk_estimate import check_space
 from ssd.contamination import Overlap, check_pool
 from ssd.data import load_prompts
+from ssd.disk_estimate import check_space
 from ssd.job_tasks import task_rank, wait_for_task_zero
 from ssd.preflight import preflight
 from ssd.report.run import format_table, isolation_line, summarize, write_report
 from ssd.results import EvalResult, RunSummary
 from ssd.selection import split_for
 from ssd.tracking import make_tracker
+from ssd.validation import validate
 
 
 def typed(cfg: DictConfig) -> Config:
@@ -77,8 +76,8 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
 
     def compute(folder: Path) -> dict[str, Any]:
         pool = prompts or load_prompts(config.data, config.toy)
-        check_space(config, cache, pool)  # refuse before compute when the disk cannot hold it
         pool_overlap = overlap or _check_pool(config, pool)
+        check_space(config, cache, pool)  # refuse before compute when the disk cannot hold it
         summary = _run_stages(config, cache, pool, pool_overlap, folder, tracker, resolved)
         return {"best": summary.to_json()["best"]}
 
@@ -180,21 +179,9 @@ def _run_stages(
 def _problem_set(config: Config, n_problems: int, base: EvalResult) -> dict[str, Any]:
     """What was scored and how: enough to know two results are comparable."""
     e = config.eval
-    common = {"selection": str(e.selection), "split": split_for(e, n_problems)}
-    if e.benchmark.name != "toy":  # the evaluator recorded ids hash, tests, extraction
-        return {**base.benchmark, **common}
-    ids = [f"toy-{i}" for i in range(config.toy.n_instances)]
-    return {
-        "benchmark": str(e.benchmark.name),
-        "n_problems": len(ids),
-        "ids_sha256": hashlib.sha256(json.dumps(sorted(ids)).encode()).hexdigest(),
-        "prompts": [f"P{i}" for i in range(config.toy.n_instances)],
-        **common,
-        "extraction": "toy: completion tokens read one to one; passes iff every token is valid and "
-        "the sequence ends with EOS at the solution's length",
-        "pass@1": "exact: sum over all valid sequences of their probability under the decoder",
-        "pass@k": f"unbiased estimator over eval.n_samples={e.n_samples} samples per problem",
-    }
+    spec = benchmark_of(e.benchmark.name)
+    record = spec.problem_record(e, spec.task_settings(config), base)
+    return {**record, "selection": str(e.selection), "split": split_for(e, n_problems)}
 
 
 def _selection_note(config: Config, n_problems: int) -> str:

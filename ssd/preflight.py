@@ -1,8 +1,9 @@
 """Reachability preflight: every hub item a run will download is reachable, or cached, before compute.
 
 `preflight(cfg)` (called by ssd.pipeline.run right after validation) checks the hub model
-(`model.path` when not a local directory), the LiveCodeBench release (`eval.benchmark.name=lcb`
-without a path) and rStar-Coder (`data.kind=rstar` without `data.path`). Offline (HF_HUB_OFFLINE=1)
+(`model.path` when not a local directory), the benchmark's hub dataset (its spec's `hub_dataset`,
+e.g. the LiveCodeBench release when `eval.benchmark.path` is unset) and rStar-Coder
+(`data.kind=rstar` without `data.path`). Offline (HF_HUB_OFFLINE=1)
 an item must be in the local HF cache; online the hub must answer within `TIMEOUT_S`, else the
 cache must hold it. Otherwise: ConfigError, one line saying how to point at a local copy.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ssd.artifacts import is_local_path
-from ssd.codeeval.benchmarks.lcb import HF_DATASET
+from ssd.codeeval.benchmarks import benchmark_of
 from ssd.config.schema import ConfigError
 
 TIMEOUT_S = 5.0  # one hub request; a hung DNS lookup is cut by the same bound
@@ -29,7 +30,7 @@ class HubItem(NamedTuple):
     repo_id: str
     repo_type: str  # "model" or "dataset"
     local: str  # how to use a local copy instead
-    value: str = ""  # the key's value when it is not the hub id itself (eval.benchmark.name=lcb)
+    value: str = ""  # the key's value when it is not the hub id itself (eval.benchmark.name)
 
 
 def hub_items(cfg: Any) -> list[HubItem]:
@@ -38,9 +39,10 @@ def hub_items(cfg: Any) -> list[HubItem]:
     model_path = cfg.model.path
     if str(cfg.model.kind) == "hf" and model_path and not is_local_path(model_path):
         items.append(HubItem("model.path", model_path, "model", "model.path=/local/dir"))
-    if str(cfg.eval.benchmark.name) == "lcb" and not cfg.eval.benchmark.path:
-        local = "eval.benchmark.path=/local/lcb.jsonl"
-        items.append(HubItem("eval.benchmark.name", HF_DATASET, "dataset", local, "lcb"))
+    bench = cfg.eval.benchmark
+    if dataset := benchmark_of(bench.name).hub_dataset(bench):
+        local = f"eval.benchmark.path=/local/{bench.name}.jsonl"
+        items.append(HubItem("eval.benchmark.name", dataset, "dataset", local, str(bench.name)))
     hf_dataset = cfg.data.hf_dataset
     if str(cfg.data.kind) == "rstar" and not cfg.data.path and not is_local_path(hf_dataset):
         items.append(HubItem("data.hf_dataset", hf_dataset, "dataset", "data.path=/local/file"))

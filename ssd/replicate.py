@@ -12,10 +12,12 @@ from typing import Any
 
 from ssd.artifacts import ModelRef, read_json, stable_hash
 from ssd.cache import Cache, StageOutput
+from ssd.codeeval.benchmarks import benchmark_of
 from ssd.config.schema import Config, eval_temperatures
-from ssd.data import Prompt
+from ssd.data import pool_settings
 from ssd.generation.decoding import Decoder
-from ssd.generation.sampler import Generation
+from ssd.generation.prompts import Prompt
+from ssd.generation.sampler import generation_settings
 from ssd.results import EvalResult, Replicate
 from ssd.selection import apply_selection, choose_checkpoint, split_for
 from ssd.stages.analyze import analysis_settings, analyze
@@ -33,26 +35,23 @@ def decoders(config: Config) -> tuple[Decoder, Decoder]:
 
 
 def analyze_enabled(config: Config) -> bool:
-    """`analyze.enabled`: null = on for the toy, off for real models; true/false forces it."""
+    """`analyze.enabled`: null = the benchmark's default (on for the toy); true/false forces it."""
     enabled = config.analyze.enabled
-    return config.model.kind == "toy" if enabled is None else bool(enabled)
+    if enabled is None:
+        return benchmark_of(config.eval.benchmark.name).analyze_by_default
+    return bool(enabled)
 
 
-def problem_split(config: Config, result: EvalResult | None = None) -> dict | None:
-    """The split of the problems `result` scores (default: the toy's), None selecting on test."""
-    n = result.n_problems if result else config.toy.n_instances
-    return split_for(config.eval, n)
-
-
-def _eval_generation(config: Config) -> Generation:
-    s = config.sampling
-    return Generation(config.model, config.data.prompt, s.backend, config.eval.batch_size, s.vllm)
+def problem_split(config: Config, result: EvalResult) -> dict | None:
+    """The split of the problems `result` scores, None selecting on test."""
+    return split_for(config.eval, result.n_problems)
 
 
 def _evaluate(config: Config, cache: Cache, model: ModelRef, decoder, temps, seed, label):
-    toy = config.toy if config.eval.benchmark.name == "toy" else None
-    generation = _eval_generation(config)
-    return evaluate(model, decoder, temps, seed, config.eval, generation, toy, cache, label)
+    task = benchmark_of(config.eval.benchmark.name).task_settings(config)
+    c = config
+    generation = generation_settings(c.model, c.data.prompt, c.sampling, c.eval.batch_size)
+    return evaluate(model, decoder, temps, seed, config.eval, generation, task, cache, label)
 
 
 def _result(out: StageOutput) -> EvalResult:
@@ -88,9 +87,10 @@ def _checkpoints(config: Config, tuned: StageOutput) -> dict[int, ModelRef]:
 
 def _train(config: Config, cache: Cache, model: ModelRef, prompts, seed: int, tracker: Any):
     """sample -> filter -> finetune from `model`; the stage outputs."""
-    s = config.sampling
-    toy = config.toy if config.data.kind == "toy" else None
-    samples = sample(model, prompts, seed, s, config.data, config.model, toy, cache)
+    pool_task = pool_settings(config.data, config.toy)
+    samples = sample(
+        model, prompts, seed, config.sampling, config.data, config.model, pool_task, cache
+    )
     kept = filter_samples(samples, config.filter, cache)
     trust = config.model.trust_remote_code
     tuned = finetune(model, kept, seed, config.finetune, trust, cache, tracker)

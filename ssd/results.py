@@ -44,6 +44,21 @@ def ssd_labels(labels: list[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class EvalRequest:
+    """What one evaluation takes (the input of every benchmark spec's `evaluate`)."""
+
+    model: Any  # ssd.artifacts.ModelRef
+    decoder: Any  # ssd.generation.decoding.Decoder; its temperature is replaced per T_eval
+    temperatures: list[float]
+    seed: int
+    settings: Any  # ssd.config.schema.EvalConfig
+    generation: Any  # ssd.generation.sampler.Generation
+    task: Any  # the spec's task_settings (the toy's language; None for code benchmarks)
+    out: Any  # pathlib.Path: where per-sample rows go
+    label: str  # base, ssd_as_decoder, ssd, ...
+
+
+@dataclass(frozen=True)
 class EvalRow:
     """One model under one decoding rule at one T_eval.
 

@@ -56,8 +56,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     import torch
 
     from ssd.config.schema import ModelConfig, ToyTaskConfig
-    from ssd.models import build_tiny_model, build_word_tokenizer, save_model
+    from ssd.models import build_tiny_model, save_model
     from ssd.toy.task import ToyTask
+    from ssd.toy.tokenizer import build_word_tokenizer
 
     task = ToyTask(OmegaConf.structured(ToyTaskConfig))
     tokenizer = build_word_tokenizer(task.vocabulary())
@@ -76,7 +77,7 @@ def tiny_code_model_dir(tmp_path_factory) -> Path:
     """A stand-in for a real chat code model: 2-layer Qwen3 (head_dim 64), byte-level BPE trained
     on tests/assets/code_corpus.txt, ChatML template; fit for a few seconds so it writes code-like
     text and ends its turn with <|im_end|>. Built once per session (~5 s on 2 cores)."""
-    from ssd.models import build_tiny_code_model
+    from helpers.code_model import build_tiny_code_model
 
     path = tmp_path_factory.mktemp("tiny_code") / "model"
     return build_tiny_code_model(path, REPO / "tests" / "assets" / "code_corpus.txt")

@@ -76,9 +76,11 @@ def test_results_json_records_numbers_and_provenance(smoke):
 
 
 GOLDEN_SMOKE = GOLDEN / "smoke.json"
-# Runs with 1 and 2 torch threads agreed to the last bit here; the tolerance only absorbs another
-# platform's float rounding. A different sample or training step moves these by > 1e-3.
-TOLERANCE = 1e-6
+# Runs with 1 and 2 torch threads agree to the last bit on one install; the tolerance absorbs
+# another install's float rounding: a fresh install on 2026-12-04 (transformers 5.19.0, lightning
+# 2.6.6, numpy 2.4.6, torch 2.13.0) moved one SSD pass@1 by 3.1e-6 with the code of the pinned run.
+# A different sample or training step moves these by > 1e-3.
+TOLERANCE = 1e-5
 
 
 def test_smoke_numbers_match_the_pinned_run(smoke):
@@ -154,7 +156,7 @@ def test_wandb_offline_run_is_written_under_the_run_dir(smoke):
 
 
 def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
-    from ssd.generation.sampler import Generation
+    from ssd.generation.sampler import Generation, make_sampler
     from ssd.models import load_model
     from ssd.pipeline import typed
     from ssd.toy.evaluate import sampled_pass, toy_exact_pass, toy_teacher_forcing
@@ -166,6 +168,7 @@ def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
     model, tokenizer = load_model(results["base_model"]["path"])
     task = ToyTask(config.toy)
     generation = Generation(config.model, config.data.prompt, "hf", 256)
+    sampler = make_sampler(generation, results["base_model"]["path"])
     forced = toy_teacher_forcing(model, tokenizer, task)
     for rule in (
         Decoder(1.0),
@@ -173,7 +176,7 @@ def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
         Decoder(1.3, top_k=4),
     ):
         exact = toy_exact_pass(forced, task, rule).mean()
-        correct = sampled_pass(model, tokenizer, task, rule, generation, 600, 16, seed=123)
+        correct = sampled_pass(sampler, task, rule, generation, 600, 16, seed=123)
         estimate = correct.sum() / (600 * task.cfg.n_instances)
         sigma = np.sqrt(max(exact * (1 - exact), 1e-4) / (600 * task.cfg.n_instances))
         assert abs(estimate - exact) < 4 * sigma, (rule, exact, estimate)

@@ -7,8 +7,8 @@ import json
 import pytest
 from helpers.support import REPO
 
-from ssd.codeeval.benchmarks import ids_sha256
 from ssd.codeeval.benchmarks.lcb import load_lcb
+from ssd.codeeval.problem import ids_sha256
 from ssd.pipeline import run
 
 pytestmark = pytest.mark.slow

@@ -86,8 +86,8 @@ def test_sigterm_during_fine_tuning_exits_143_and_a_rerun_reuses_the_finished_st
 
 
 GRADE_FOREVER = """
-from ssd.cli.signals import exits_on_signals
-from ssd.codeeval.benchmarks import Problem
+from ssd.signals import exits_on_signals
+from ssd.codeeval.problem import Problem
 from ssd.codeeval.grading import grade_many
 
 def main():

@@ -16,10 +16,9 @@ from helpers.sampling_stats import chi_square_fits
 from helpers.support import ASSETS
 from omegaconf import OmegaConf
 
-from ssd.data import Prompt
 from ssd.generation.backends import GenerationRequest
 from ssd.generation.decoding import Decoder
-from ssd.generation.prompts import render
+from ssd.generation.prompts import Prompt, render
 from ssd.models import load_model
 
 pytestmark = pytest.mark.vllm

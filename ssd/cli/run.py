@@ -21,10 +21,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
-from ssd.cli.signals import exits_on_signals
 from ssd.config.schema import ConfigError, register_configs
 from ssd.disk_space import DISK_FULL_EXIT, disk_full_error, is_disk_full
 from ssd.pipeline import run
+from ssd.signals import exits_on_signals
 
 
 def _is_config_error(err: BaseException) -> bool:

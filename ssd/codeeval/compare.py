@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.grading import Verdict, grade_many
+from ssd.codeeval.problem import Problem
 from ssd.codeeval.rules import RULES
 from ssd.config.choices import Grader
 

@@ -1,10 +1,11 @@
 """Evaluation on code benchmarks: sample `eval.n_samples` programs per problem, grade them in the sandbox.
 
-Called by the evaluate stage (ssd/stages/evaluate.py) when `eval.benchmark.name` is lcb, humaneval or jsonl (LCB schema);
-its rows are the toy's `EvalRow`s (ssd/results.py; pass@1 is then the unbiased estimate, not an
-exact sum) plus per-difficulty pass@k and failure fractions, and the result's `benchmark` block
-holds everything needed to reproduce the grading: grader mode, problem-id hash, data-file hashes,
-tests used, extraction rule, isolation level. A loaded problem set that does not match
+`evaluate_code(spec, request)` is what every sandbox-graded benchmark's spec
+(ssd/codeeval/benchmarks/base.py::CodeBenchmark) runs for the evaluate stage. Its rows are the toy's
+`EvalRow`s (ssd/results.py; pass@1 is then the unbiased estimate, not an exact sum) plus
+per-difficulty pass@k and failure fractions, and the result's `benchmark` block holds everything
+needed to reproduce the grading: grader mode, problem-id hash, data-file hashes, tests used,
+extraction rule, isolation level. A loaded problem set that does not match
 `eval.benchmark.expected_problems` / `expected_difficulty` stops the run (ConfigError).
 """
 
@@ -12,56 +13,32 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from ssd.artifacts import ModelRef, write_jsonl
+from ssd.artifacts import write_jsonl
 from ssd.cache import identity
-from ssd.codeeval.benchmarks import Problem, ids_sha256
-from ssd.codeeval.benchmarks.humaneval import load_humaneval
-from ssd.codeeval.benchmarks.lcb import file_sha256, load_lcb
+from ssd.codeeval.benchmarks import CodeBenchmark, benchmark_of
 from ssd.codeeval.grading import grade_many
-from ssd.codeeval.rules import RULES, GradingRules
+from ssd.codeeval.problem import Problem, ids_sha256
+from ssd.codeeval.rules import GradingRules, rules_for
 from ssd.codeeval.summary import summarize
 from ssd.config.schema import BenchmarkConfig, ConfigError, EvalConfig
-from ssd.data import Prompt
-from ssd.generation.decoding import Decoder
-from ssd.generation.sampler import Generation, generate_rows, make_sampler
-from ssd.results import EvalResult, EvalRow
+from ssd.generation.prompts import Prompt
+from ssd.generation.sampler import generate_rows, make_sampler
+from ssd.results import EvalRequest, EvalResult, EvalRow
 from ssd.sandbox.execution import isolation_info
-from ssd.tinycode.tasks import load_tinycode
-
-LCB_NAMES = ("lcb", "jsonl")  # the benchmarks in LiveCodeBench's schema
 
 
 def load_benchmark(bench: BenchmarkConfig) -> list[Problem]:
-    """The problems named by `eval.benchmark` (jsonl = a local file in LiveCodeBench's schema).
-
-    LCB problems come with public and private tests; the grader's rules choose which grade.
-    """
-    if bench.name == "humaneval":
-        return load_humaneval(bench.path)
-    if bench.name == "tinycode":
-        return load_tinycode(bench.difficulty)
-    version = "all" if bench.name == "jsonl" and bench.version == "v6" else bench.version
-    difficulty = list(bench.difficulty) if bench.difficulty else None
-    return load_lcb(bench.path, version, "public+private", difficulty, bench.start, bench.end)
+    """The problems named by `eval.benchmark`, every test included (the grader's rules select)."""
+    return benchmark_of(bench.name).load(bench)
 
 
 def grading_rules(bench: BenchmarkConfig) -> GradingRules:
-    """`eval.benchmark.grader`'s rules, with `tests` and `extract` where they are set."""
-    rules = RULES[bench.grader]
-    if bench.name not in LCB_NAMES:  # humaneval, tinycode: the completion completes the prompt
-        return replace(rules, extract=str(bench.extract or "none"))
-    return replace(
-        rules, extract=str(bench.extract or rules.extract), tests=bench.tests or rules.tests
-    )
-
-
-def default_extract(bench: BenchmarkConfig) -> str:
-    """HumanEval and tinycode complete the prompt's code as is; LiveCodeBench answers hold
-    fenced blocks, taken as the grader mode says (ml_ssd: its own fence rule)."""
-    return grading_rules(bench).extract
+    """`eval.benchmark.grader`'s rules, with `tests` and `extract` where they are set; a
+    benchmark whose completion continues the prompt grades it as is (extraction none)."""
+    spec = benchmark_of(bench.name)
+    return rules_for(bench.grader, spec.completes_prompt, bench.tests, bench.extract)
 
 
 def check_expected(bench: BenchmarkConfig, problems: list[Problem]) -> None:
@@ -83,6 +60,7 @@ def check_expected(bench: BenchmarkConfig, problems: list[Problem]) -> None:
 
 
 def problem_prompt(problem: Problem) -> Prompt:
+    """What the model reads: the statement and starter code (rendered per data.prompt)."""
     return Prompt(problem.id, problem.question, problem.starter_code)
 
 
@@ -112,39 +90,32 @@ def _row(t_eval: float, summary: dict[str, Any], correct: list[int], settings: E
 
 def _benchmark_block(bench: BenchmarkConfig, problems: list[Problem]) -> dict[str, Any]:
     """What was scored and how: enough to know two results are comparable."""
+    rules = grading_rules(bench)
     return {
         **identity(bench, drop=frozenset()),
         "n_problems": len(problems),
         "problem_ids_sha256": ids_sha256(problems),
-        "files_sha256": file_sha256(bench.path) if bench.path and bench.name in LCB_NAMES else {},
+        "files_sha256": benchmark_of(bench.name).data_files(bench),
         "grader": str(bench.grader.value),
-        "tests_graded": grading_rules(bench).tests,
-        "extraction": default_extract(bench),
+        "tests_graded": rules.tests,
+        "extraction": rules.extract,
         "estimator": "unbiased pass@k, 1 - C(n-c,k)/C(n,k), 95% bootstrap CI over problems",
         "isolation": isolation_info(bench.isolation),
     }
 
 
-def evaluate_code(
-    model: ModelRef,
-    decoder: Decoder,
-    temperatures: list[float],
-    seed: int,
-    settings: EvalConfig,
-    generation: Generation,
-    out: Path,
-    label: str,
-) -> EvalResult:
-    """Generate, grade and summarize at each T_eval; per-sample verdicts land in `out`."""
+def evaluate_code(spec: CodeBenchmark, request: EvalRequest) -> EvalResult:
+    """Generate, grade and summarize at each T_eval; per-sample verdicts land in `request.out`."""
+    settings, generation, seed = request.settings, request.generation, request.seed
     bench = settings.benchmark
-    problems = load_benchmark(bench)
+    problems = spec.load(bench)
     check_expected(bench, problems)  # before the model loads
-    backend, tokenizer = make_sampler(generation, model.path)
+    backend, tokenizer = make_sampler(generation, request.model.path)
     by_id = {p.id: p for p in problems}
     prompts = [problem_prompt(p) for p in problems]
     rows_out = []
-    for t_eval in temperatures:
-        rule = replace(decoder, temperature=t_eval)
+    for t_eval in request.temperatures:
+        rule = replace(request.decoder, temperature=t_eval)
         rows = generate_rows(
             backend, tokenizer, prompts, generation, rule, settings.n_samples,
             settings.max_new_tokens, seed, progress=f"eval T={t_eval}",
@@ -159,8 +130,9 @@ def evaluate_code(
                     "reason": verdict.reason,
                 }
             )
-        write_jsonl(out / f"samples_t{t_eval:g}.jsonl", rows)
+        write_jsonl(request.out / f"samples_t{t_eval:g}.jsonl", rows)
         summary = summarize(problems, [r["prompt_id"] for r in rows], verdicts)
         correct = [sum(r["passed"] for r in rows if r["prompt_id"] == p.id) for p in problems]
         rows_out.append(_row(t_eval, summary, correct, settings))
-    return EvalResult(label, decoder.as_dict(), rows_out, _benchmark_block(bench, problems))
+    decoder = request.decoder.as_dict()
+    return EvalResult(request.label, decoder, rows_out, _benchmark_block(bench, problems))

@@ -22,8 +22,7 @@ from multiprocessing.util import Finalize
 
 from tqdm import tqdm
 
-from ssd.codeeval.benchmarks import Problem
-from ssd.codeeval.benchmarks.humaneval import check_program
+from ssd.codeeval.problem import Problem, check_program
 from ssd.codeeval.rules import LCB_PRELUDE, RULES, GradingRules
 from ssd.config.choices import Grader
 from ssd.sandbox.harness import close_runners, runner

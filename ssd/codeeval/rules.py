@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ssd.codeeval.extract import extract_code
 from ssd.config.choices import Grader
@@ -245,3 +245,17 @@ RULES: dict[Grader, GradingRules] = {
         False,
     ),
 }
+
+
+def rules_for(
+    grader: Grader | str, completes_prompt: bool, tests: str | None, extract: str | None
+) -> GradingRules:
+    """A grader mode's rules with the config's (or command line's) `tests` and `extract`.
+
+    A completion that continues the prompt's code (HumanEval style) is graded as is unless
+    `extract` says otherwise, and keeps the mode's test selection (its one check program).
+    """
+    rules = RULES[Grader(str(grader))]
+    if completes_prompt:
+        return replace(rules, extract=str(extract or "none"))
+    return replace(rules, extract=str(extract or rules.extract), tests=tests or rules.tests)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from ssd.codeeval.benchmarks import Problem, ids_sha256
 from ssd.codeeval.grading import STATUSES, Verdict
+from ssd.codeeval.problem import Problem, ids_sha256
 from ssd.metrics import bootstrap_ci, mean_pass_at_k, pass_at_k
 
 

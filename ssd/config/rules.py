@@ -1,7 +1,7 @@
 """The allowed range or set of every schema field, by dotted key: one table, checked before compute.
 
 `check_rules(cfg)` walks `RULES` and raises `ConfigError` ("KEY=VALUE is invalid: ALLOWED") on the
-first violation; cross-field rules stay in ssd/config/validation.py. Every float must be finite.
+first violation; cross-field rules stay in ssd/validation.py. Every float must be finite.
 tests/ssd/config/test_rules.py fails when a schema field has no entry here. No torch, no Hydra.
 """
 

@@ -2,7 +2,7 @@
 
 The dataclasses make Hydra reject an unknown key, a wrong type or (Enum fields, ssd/config/choices.py)
 a value outside the allowed list at compose time; the YAML options under conf/ state only what
-differs from these defaults. Cross-field rules live in ssd/config/validation.py. No torch here.
+differs from these defaults. Cross-field rules live in ssd/validation.py. No torch here.
 """
 
 from __future__ import annotations

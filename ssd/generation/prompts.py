@@ -5,14 +5,26 @@ is (the official code's data generation) or wrapped in the tokenizer's chat temp
 optional system message (the paper); `template` plain | lcb says what the problem text is: the
 statement (+ starter code block), or the LiveCodeBench wording the official code uses, with its
 stdin and starter-code variants. The rendered text is stored with every sample, so results record
-the prompt that was really used. Call `render(prompt, tokenizer, cfg.data.prompt)`.
+the prompt that was really used. Call `render(prompt, tokenizer, cfg.data.prompt)`. `Prompt` is
+the row every source produces: a pool (ssd/data.py), a benchmark's problems, the toy.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from ssd.data import Prompt
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    question: str
+    starter_code: str = ""
+    instance: int | None = None  # toy: which problem instance the prompt names
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 LCB_PREAMBLE = (
     "You will be given a question (problem specification) and will generate a correct Python "

@@ -1,7 +1,8 @@
 """From prompts to completion rows: one path for the sample stage and the evaluators alike.
 
 `Generation` is the typed slice both need (the model's loading and chat-template settings, the
-prompt rendering, the backend); `make_sampler` builds the backend, `generate_rows` renders,
+prompt rendering, the backend and its settings), made by `generation_settings`; `make_sampler`
+has the backend's module (ssd/generation/backends) build it, `generate_rows` renders,
 generates and decodes, flagging degenerate samples with `repetition_loop`.
 """
 
@@ -12,12 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ssd.config.schema import KeyRole, ModelConfig, PromptConfig, VLLMConfig, keyed
-from ssd.data import Prompt
-from ssd.generation.backends import GenerationRequest, make_backend
+from ssd.config.schema import (
+    KeyRole,
+    ModelConfig,
+    PromptConfig,
+    SamplingConfig,
+    VLLMConfig,
+    keyed,
+)
+from ssd.generation.backends import GenerationRequest, backend_builder
 from ssd.generation.decoding import Decoder
-from ssd.generation.prompts import render
-from ssd.models import load_model, load_tokenizer
+from ssd.generation.prompts import Prompt, render
 
 LOOP_NGRAM = 16  # a repetition loop: some run of LOOP_NGRAM tokens occurs ...
 LOOP_MIN_REPEATS = 5  # ... at least this many times in one completion (overlaps count)
@@ -50,24 +56,17 @@ def repetition_loop(ids: list[int], ngram: int = LOOP_NGRAM, min_repeats: int = 
     return False
 
 
+def generation_settings(
+    model: ModelConfig, prompt: PromptConfig, sampling: SamplingConfig, batch_size: int
+) -> Generation:
+    """The one way a stage gets its `Generation`: the backend and its settings from `sampling`
+    (the evaluations decode with the same engine as the sample stage), `batch_size` its own."""
+    return Generation(model, prompt, sampling.backend, batch_size, sampling.vllm)
+
+
 def make_sampler(generation: Generation, model_dir: Path) -> tuple[Any, Any]:
-    """(backend, tokenizer) for `generation.backend`; vllm loads no HF weights of its own."""
-    m, v = generation.model, generation.vllm
-    if generation.backend == "vllm":
-        tokenizer = load_tokenizer(model_dir, m.trust_remote_code)
-        options = {
-            "dtype": str(m.dtype),  # a plain string for vLLM, not the config's Enum
-            "trust_remote_code": m.trust_remote_code,
-            "max_model_len": v.max_model_len or m.max_context,
-            "tensor_parallel_size": v.tensor_parallel_size,
-            "gpu_memory_utilization": v.gpu_memory_utilization,
-            "enforce_eager": v.enforce_eager,
-            "max_num_seqs": v.max_num_seqs,
-        }
-        backend = make_backend("vllm", str(model_dir), tokenizer, generation.batch_size, **options)
-        return backend, tokenizer
-    model, tokenizer = load_model(model_dir, m.dtype, m.trust_remote_code)
-    return make_backend(generation.backend, model, tokenizer, generation.batch_size), tokenizer
+    """(backend, tokenizer) of `generation.backend`, built by that backend's module."""
+    return backend_builder(generation.backend)(generation, model_dir)
 
 
 def generate_rows(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ssd.artifacts import read_json
+from ssd.codeeval.benchmarks import benchmark_of
 from ssd.results import CurvePoint, RunSummary, round_of, ssd_labels
 
 # What makes rows of a sweep different curves, besides T_train and T_eval.
@@ -154,9 +155,8 @@ def cell_rows(cell: Cell) -> list[dict[str, Any]]:
 
 
 def benchmark_name(benchmark: dict[str, Any]) -> str:
-    """`lcb/v6`, `humaneval`, `toy`: what a pass@1 was measured on (LCB's versions differ)."""
-    name = benchmark.get("name", "toy")
-    return f"{name}/{benchmark.get('version', 'v6')}" if name == "lcb" else name
+    """`lcb/v6`, `humaneval`, `toy`: what a pass@1 was measured on, as its spec prints it."""
+    return benchmark_of(benchmark.get("name", "toy")).label(benchmark)
 
 
 def read_cells(multirun_dir: Path) -> list[Cell]:

@@ -12,8 +12,8 @@ from pathlib import Path
 from lightning.pytorch.loggers import CSVLogger
 
 from ssd.artifacts import read_json
-from ssd.cli.signals import exits_on_signals
 from ssd.sft.loop import run_job
+from ssd.signals import exits_on_signals
 
 
 def main(argv: list[str] | None = None) -> None:

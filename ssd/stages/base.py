@@ -16,10 +16,11 @@ from typing import Any
 from ssd.artifacts import ModelRef, local_path
 from ssd.cache import Cache, StageOutput
 from ssd.config.schema import FinetuneConfig, ModelConfig, ToyTaskConfig
-from ssd.models import build_tiny_model, build_word_tokenizer, save_model
+from ssd.models import build_tiny_model, save_model
 from ssd.sft.data import make_example
 from ssd.sft.loop import train_sft
 from ssd.toy.task import ToyTask
+from ssd.toy.tokenizer import build_word_tokenizer
 
 
 def _fit_toy_base(model_cfg: ModelConfig, toy: ToyTaskConfig, out: Path) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Stage `sample`: one (or n) completion per prompt from the frozen model at (T_train, top-k, top-p).
 
-Call `sample(model, prompts, seed, settings, data, toy, generation, cache)`; it returns the cached stage output whose
+Call `sample(model, prompts, seed, settings, data, model_cfg, pool_task, cache)`; it returns the cached stage output whose
 `samples.jsonl` holds one row per completion with the rendered prompt, token ids, finish reason and
 degeneracy flags. The pool is cut into shards of `sampling.shard_size` prompts, each written
 atomically with a header naming the stage key, so a killed stage regenerates only missing shards
@@ -22,19 +22,14 @@ from typing import Any
 from ssd.artifacts import ModelRef, read_jsonl, write_jsonl
 from ssd.cache import MANIFEST, Cache, ShardsPending, StageOutput
 from ssd.config.schema import DataConfig, ModelConfig, SamplingConfig, ToyTaskConfig
-from ssd.data import Prompt
 from ssd.generation.decoding import Decoder
-from ssd.generation.sampler import Generation, generate_rows, make_sampler
+from ssd.generation.prompts import Prompt
+from ssd.generation.sampler import Generation, generate_rows, generation_settings, make_sampler
 
 
 def sampling_decoder(sampling: SamplingConfig) -> Decoder:
     """T_train with the training truncation: the decoding SSD samples its training data with."""
     return Decoder(sampling.temperature, sampling.top_k, sampling.top_p)
-
-
-def generation_for(sampling: SamplingConfig, data: DataConfig, model: ModelConfig) -> Generation:
-    """The sampling slice's backend settings with the pool's prompt rendering."""
-    return Generation(model, data.prompt, sampling.backend, sampling.batch_size, sampling.vllm)
 
 
 def sample_key_parts(
@@ -160,7 +155,7 @@ def sample(
     settings: SamplingConfig,
     data: DataConfig,
     model_cfg: ModelConfig,
-    toy: ToyTaskConfig | None,
+    pool_task: ToyTaskConfig | None,
     cache: Cache,
 ) -> StageOutput:
     """Run (or reuse) the sample stage for one seed.
@@ -169,19 +164,20 @@ def sample(
         model: the model to sample from (the base, or the previous round's SSD model).
         prompts: the pool, in order; `settings.shard_size` of them per shard.
         seed: this replicate's seed (not `settings.seed`, the first replicate's).
-        toy: the toy language when the pool is the toy's (part of the key), else None.
+        pool_task: `ssd.data.pool_settings`: the toy language when the pool is the toy's (part
+            of the key), else None.
 
     Raises:
         ShardsPending: `settings.shard_id` is set, this task's shards are written and others
             are still missing (the task that writes the last one finishes the stage).
     """
     s = settings
-    config = sample_key_parts(settings, data, model_cfg, toy)
+    config = sample_key_parts(settings, data, model_cfg, pool_task)
     args, inputs = {"seed": seed}, {"model": model.key}
     chunks = [prompts[i : i + s.shard_size] for i in range(0, len(prompts), s.shard_size)]
     key = cache.key("sample", config, args, inputs)
     final, partial = cache.paths("sample", key)
-    generation = generation_for(settings, data, model_cfg)
+    generation = generation_settings(model_cfg, data.prompt, settings, settings.batch_size)
     writer = _ShardWriter(settings, generation, model.path, chunks, seed, key)
     if s.shard_id is not None and not (final / MANIFEST).is_file():
         _write_task_shards(writer, s, final, partial)

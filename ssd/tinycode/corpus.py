@@ -12,7 +12,15 @@ import random
 from collections.abc import Iterable
 from dataclasses import replace
 
-from ssd.tinycode.tasks import OPS, STYLES, Step, Task, prompt_text, sample_tasks, solution
+from ssd.codeeval.benchmarks.tinycode import (
+    OPS,
+    STYLES,
+    Step,
+    Task,
+    prompt_text,
+    sample_tasks,
+    solution,
+)
 
 BINARY = [op for op, (_, _, has_n) in OPS.items() if has_n]
 

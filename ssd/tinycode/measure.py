@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.grading import grade_many
+from ssd.codeeval.problem import Problem
 from ssd.generation.backends.base import GenerationRequest
 from ssd.generation.backends.hf import HFBackend
 from ssd.generation.decoding import Decoder

@@ -19,10 +19,11 @@ from typing import Any
 
 import torch
 
-from ssd.models import build_bpe_tokenizer, build_tiny_model, save_model
+from ssd.codeeval.benchmarks.tinycode import make_problems
+from ssd.models import build_tiny_model, save_model
 from ssd.tinycode.corpus import corpus
 from ssd.tinycode.measure import pass_at_1
-from ssd.tinycode.tasks import make_problems
+from ssd.tinycode.tokenizer import build_bpe_tokenizer
 
 WEIGHTS = Path(__file__).parent / "weights"
 SETTINGS = {  # every choice that determines the shipped weights

@@ -2,9 +2,9 @@
 
 On the toy, pass@1 is EXACT: the sum over every valid sequence of its probability under the
 decoding rule, read off one teacher-forced pass. Sampled pass@k draws `n_samples` completions per
-problem through the same sampling backend SSD uses. Called by the evaluate stage
-(ssd/stages/evaluate.py) for `eval.benchmark.name=toy`. The lock/fork diagnostics are the analyze
-stage's (ssd/stages/analyze.py), not computed here.
+problem through the same sampler SSD uses (`make_sampler`: any backend, its settings included).
+The toy benchmark's spec (ssd/codeeval/benchmarks/toy.py) calls `evaluate_toy(request)`. The
+lock/fork diagnostics are the analyze stage's (ssd/stages/analyze.py), not computed here.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ssd.artifacts import ModelRef
-from ssd.config.schema import EvalConfig, ToyTaskConfig
-from ssd.data import Prompt
-from ssd.generation.backends import make_backend
 from ssd.generation.decoding import Decoder
-from ssd.generation.sampler import Generation, generate_rows
+from ssd.generation.prompts import Prompt
+from ssd.generation.sampler import Generation, generate_rows, make_sampler
 from ssd.metrics import bootstrap_ci, pass_at_k
 from ssd.models import load_model
-from ssd.results import EvalResult, EvalRow
+from ssd.results import EvalRequest, EvalResult, EvalRow
 from ssd.toy.task import ToyTask
 
 
@@ -75,8 +72,7 @@ def toy_exact_pass(forced: dict[str, Any], task: ToyTask, decoder: Decoder) -> n
 
 
 def sampled_pass(
-    model: Any,
-    tokenizer: Any,
+    sampler: tuple[Any, Any],
     task: ToyTask,
     decoder: Decoder,
     generation: Generation,
@@ -84,8 +80,8 @@ def sampled_pass(
     max_new_tokens: int,
     seed: int,
 ) -> np.ndarray:
-    """Correct counts per instance from `n_samples` samples through the sampling backend."""
-    backend = make_backend(generation.backend, model, tokenizer, generation.batch_size)
+    """Correct counts per instance from `n_samples` samples through `make_sampler`'s backend."""
+    backend, tokenizer = sampler
     prompts = [Prompt(f"eval-{i}", f"P{i}", instance=i) for i in range(task.cfg.n_instances)]
     rows = generate_rows(
         backend, tokenizer, prompts, generation, decoder, n_samples, max_new_tokens, seed
@@ -98,29 +94,25 @@ def sampled_pass(
     return correct
 
 
-def evaluate_toy(
-    model: ModelRef,
-    decoder: Decoder,
-    temperatures: list[float],
-    seed: int,
-    settings: EvalConfig,
-    generation: Generation,
-    toy: ToyTaskConfig,
-    label: str,
-) -> EvalResult:
+def evaluate_toy(request: EvalRequest) -> EvalResult:
     """The evaluate stage's result for the toy: one row per T_eval."""
+    model, generation, settings, seed = (
+        request.model,
+        request.generation,
+        request.settings,
+        request.seed,
+    )
     m = generation.model
     hf_model, tokenizer = load_model(model.path, m.dtype, m.trust_remote_code)
-    task = ToyTask(toy)
+    sampler = make_sampler(generation, model.path)
+    task = ToyTask(request.task)
     forced = toy_teacher_forcing(hf_model, tokenizer, task)
     n = settings.n_samples
     rows = []
-    for t_eval in tqdm(temperatures, desc=f"eval {label} seed={seed}", leave=False):
-        rule = replace(decoder, temperature=t_eval)
+    for t_eval in tqdm(request.temperatures, desc=f"eval {request.label} seed={seed}", leave=False):
+        rule = replace(request.decoder, temperature=t_eval)
         exact = toy_exact_pass(forced, task, rule)
-        correct = sampled_pass(
-            hf_model, tokenizer, task, rule, generation, n, settings.max_new_tokens, seed
-        )
+        correct = sampled_pass(sampler, task, rule, generation, n, settings.max_new_tokens, seed)
         rows.append(
             EvalRow(
                 t_eval=t_eval,
@@ -134,4 +126,4 @@ def evaluate_toy(
                 },
             )
         )
-    return EvalResult(label=label, decoder=decoder.as_dict(), rows=rows)
+    return EvalResult(label=request.label, decoder=request.decoder.as_dict(), rows=rows)

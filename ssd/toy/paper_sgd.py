@@ -24,7 +24,7 @@ import torch
 
 from ssd.config.schema import FinetuneConfig
 from ssd.generation.decoding import Decoder
-from ssd.models import build_tiny_model, build_word_tokenizer
+from ssd.models import build_tiny_model
 from ssd.sft.data import make_example
 from ssd.sft.loop import train_sft
 from ssd.toy.paper import (
@@ -40,6 +40,7 @@ from ssd.toy.paper import (
     teacher_logits,
 )
 from ssd.toy.task import EOS, PAD
+from ssd.toy.tokenizer import build_word_tokenizer
 
 ROOT_TOKEN = "<root>"
 STUDENT_ARCH = SimpleNamespace(

@@ -16,10 +16,11 @@ from helpers.support import REPO
 
 from ssd.codeeval.benchmarks.humaneval import load_humaneval
 from ssd.codeeval.benchmarks.lcb import load_lcb
+from ssd.codeeval.benchmarks.tinycode import load_tinycode
 from ssd.config.schema import BenchmarkConfig, ConfigError, DataConfig, ToyTaskConfig
 from ssd.contamination import check_pool, evaluation_questions, find_overlap, normalise
-from ssd.data import Prompt, load_prompts, load_rstar_prompts
-from ssd.tinycode.tasks import load_tinycode
+from ssd.data import load_prompts, load_rstar_prompts
+from ssd.generation.prompts import Prompt
 
 LCB_FIXTURE = REPO / "tests" / "assets" / "lcb" / "problems.jsonl"
 RSTAR_FIXTURE = REPO / "tests" / "assets" / "rstar_seed_sft.jsonl"

@@ -8,8 +8,8 @@ import pytest
 from helpers.support import ASSETS
 
 from ssd.config.schema import ConfigError
-from ssd.config.validation import validate
 from ssd.data import load_prompts, normalize_question, rstar_prompts
+from ssd.validation import validate
 
 FIXTURE = ASSETS / "rstar_seed_sft.jsonl"  # 6 rows in the seed_sft schema, see the comments there
 

@@ -1,49 +1,38 @@
-"""Code benchmarks as lists of `Problem`: LiveCodeBench (`lcb.load_lcb`) and HumanEval
-(`humaneval.load_humaneval`). `ssd.codeeval.grading.grade(problem, code)` grades a program against one.
+"""The benchmark table: `eval.benchmark.name` -> the module that knows that benchmark.
+
+Every consumer (evaluation, validation, preflight, the contamination guard, `ssd grade`, reports)
+asks `benchmark_of(name)` for a `BenchmarkSpec` (ssd/codeeval/benchmarks/base.py) and never tests a
+name itself. Adding a benchmark is one module here plus one line in this table and one in
+`ssd.config.choices.Benchmark` (the README's "Add a benchmark" walks through it). Importing this
+imports no torch.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from ssd.codeeval.benchmarks import humaneval, lcb, tinycode, toy
+from ssd.codeeval.benchmarks.base import BenchmarkSpec, CodeBenchmark
+from ssd.config.choices import Benchmark
 
-TESTTYPES = ("stdin", "functional", "check")
+BENCHMARKS: dict[Benchmark, BenchmarkSpec] = {
+    Benchmark.toy: toy.TOY,
+    Benchmark.lcb: lcb.LCB,
+    Benchmark.humaneval: humaneval.HUMANEVAL,
+    Benchmark.jsonl: lcb.JSONL,
+    Benchmark.tinycode: tinycode.TINYCODE,
+}
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One benchmark problem, whatever the source.
-
-    Attributes:
-        id: Benchmark-unique id (LCB question_id, HumanEval task_id).
-        question: The statement shown to the model (HumanEval: the prompt).
-        starter_code: Code the answer must complete or implement ("" if none).
-        difficulty: "easy" / "medium" / "hard" for LCB, "" for HumanEval.
-        tests: (input, expected output) pairs, in grading order.
-        testtype: "stdin" (program reads stdin, output compared by line), "functional" (method
-            `func_name` of `class Solution` called with JSON arguments) or "check" (HumanEval:
-            the program is the prompt, the completion and a `check(entry_point)` test program).
-        func_name: The method functional problems call.
-        metadata: Everything else from the source (platform, contest_date, test, entry_point...).
-    """
-
-    id: str
-    question: str
-    starter_code: str = ""
-    difficulty: str = ""
-    tests: tuple[tuple[str, str], ...] = ()
-    testtype: str = "stdin"
-    func_name: str | None = None
-    metadata: dict = field(default_factory=dict, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        if self.testtype not in TESTTYPES:
-            raise ValueError(f"problem {self.id}: testtype must be one of {TESTTYPES}")
-        if self.testtype == "functional" and not self.func_name:
-            raise ValueError(f"problem {self.id}: a functional problem needs func_name")
+__all__ = ["BENCHMARKS", "BenchmarkSpec", "CodeBenchmark", "benchmark_of", "gradeable"]
 
 
-def ids_sha256(problems: Iterable[Problem]) -> str:
-    """sha256 of the sorted problem ids, newline-joined: names the exact problem set graded."""
-    return hashlib.sha256("\n".join(sorted(p.id for p in problems)).encode()).hexdigest()
+def benchmark_of(name: str | Benchmark) -> BenchmarkSpec:
+    """The spec of `eval.benchmark.name` (ValueError naming the allowed values otherwise)."""
+    try:
+        return BENCHMARKS[Benchmark(str(name))]
+    except ValueError:
+        allowed = ", ".join(b.value for b in BENCHMARKS)
+        raise ValueError(f"eval.benchmark.name={name!r}: not one of {allowed}") from None
+
+
+def gradeable() -> dict[str, CodeBenchmark]:
+    """The benchmarks `ssd grade` can grade a samples file against, by name."""
+    return {b.value: spec for b, spec in BENCHMARKS.items() if spec.id_key is not None}

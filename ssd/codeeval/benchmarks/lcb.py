@@ -1,14 +1,15 @@
-"""LiveCodeBench problems (HF `livecodebench/code_generation_lite`) as `Problem`s.
+"""LiveCodeBench (HF `livecodebench/code_generation_lite`): benchmarks `lcb` and `jsonl`.
 
 `load_lcb(path="test6.jsonl", version="v6")` reads local JSONL files of the dataset's schema (a
 file, a directory of *.jsonl, or several); `load_lcb()` fetches the dataset with `datasets`.
 `parse_record(record, where)` is the pure per-record step, so tests run on small local files.
+`LCB` (the release, or a local copy of it) and `JSONL` (any local file in its schema, undated by
+default) are the two specs the benchmark table maps to.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import pickle
@@ -16,7 +17,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from ssd.codeeval.benchmarks import Problem
+from ssd.codeeval.benchmarks.base import CodeBenchmark
+from ssd.codeeval.problem import Problem
+from ssd.config.schema import BenchmarkConfig
 
 HF_DATASET = "livecodebench/code_generation_lite"
 # The release files: test.jsonl is release_v1, each later file adds the problems of one release.
@@ -168,19 +171,6 @@ def _files(path: str | Path | Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def file_sha256(path: str | Path | Sequence[str | Path]) -> dict[str, str]:
-    """sha256 of each JSONL file `load_lcb(path)` reads, by path: names the exact data graded
-    (two copies of "test6.jsonl" may differ)."""
-    out = {}
-    for file in _files(path):
-        digest = hashlib.sha256()
-        with open(file, "rb") as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(chunk)
-        out[str(file)] = digest.hexdigest()
-    return out
-
-
 def _hf_rows() -> Iterator[tuple[str, object]]:  # pragma: no cover - needs the Hugging Face hub
     # Dataset scripts are gone from `datasets` >= 4, so read the release files as plain JSON;
     # streaming avoids Arrow's "offset overflow" on the huge private-test strings.
@@ -239,3 +229,30 @@ def load_lcb(
             raise LCBFormatError(f"{where}: duplicate question_id {problem.id!r}")
         problems[problem.id] = problem
     return list(problems.values())
+
+
+def _load(bench: BenchmarkConfig, version: str) -> list[Problem]:
+    # both test sets: the grader's rules choose (ssd.codeeval.grading.select_tests)
+    difficulty = [str(d) for d in bench.difficulty] if bench.difficulty else None
+    return load_lcb(bench.path, version, "public+private", difficulty, bench.start, bench.end)
+
+
+def _load_release(bench: BenchmarkConfig) -> list[Problem]:
+    return _load(bench, str(bench.version))
+
+
+def _load_file(bench: BenchmarkConfig) -> list[Problem]:
+    # A local file has no release window unless one is asked for: the default v6 means "all".
+    return _load(bench, "all" if bench.version == "v6" else str(bench.version))
+
+
+def _bench_files(bench: BenchmarkConfig) -> list[Path]:
+    return _files(bench.path)
+
+
+LCB = CodeBenchmark(
+    "lcb", _load_release, "question_id", False, HF_DATASET, files=_bench_files, versioned=True
+)
+JSONL = CodeBenchmark(
+    "jsonl", _load_file, "question_id", False, needs_path=True, files=_bench_files
+)

@@ -1,32 +1,33 @@
-"""Sampling backends behind one small interface (ssd/generation/backends/base.py); `make_backend`
-picks one by name: `hf` (batched HF generate, per-row uniforms) or `vllm` (its own engine seeds).
+"""The backend table: `sampling.backend` -> the module that builds that sampling engine.
+
+Every backend speaks one small interface (ssd/generation/backends/base.py) and is built in one
+place, its module's `build(generation, model_dir)`, from the settings slice it reads (`hf`: the
+model settings and batch size; `vllm`: the model settings and `sampling.vllm.*`). Adding a backend
+is one module plus one line here and one in `ssd.config.choices.Backend` (README, "Add a backend").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ssd.config.choices import Backend
+from ssd.generation.backends import hf, vllm
 from ssd.generation.backends.base import Completion, GenerationRequest, SamplingBackend
-from ssd.generation.backends.hf import HFBackend
-from ssd.generation.backends.vllm import VLLMBackend
 
-__all__ = ["Completion", "GenerationRequest", "SamplingBackend", "make_backend"]
+__all__ = ["BACKENDS", "Completion", "GenerationRequest", "SamplingBackend", "backend_builder"]
+
+BACKENDS: dict[Backend, Callable[[Any, Path], tuple[SamplingBackend, Any]]] = {
+    Backend.hf: hf.build,
+    Backend.vllm: vllm.build,
+}
 
 
-def make_backend(name: str, model: Any, tokenizer: Any, batch_size: int, **options: Any):
-    """A backend by `sampling.backend` name.
-
-    Args:
-        name: hf | vllm.
-        model: hf: a loaded HF model. vllm: the model's directory or hub id (a loaded HF model is
-            accepted for its `name_or_path`, but loading one just for vLLM wastes memory).
-        tokenizer: the model's tokenizer (prompts are rendered and completions decoded with it).
-        batch_size: hf: rows per `generate` call; vllm schedules its own batches.
-        options: vllm: `ssd.generation.backends.vllm.VLLMBackend` keyword arguments (engine settings).
-    """
-    if name == "hf":
-        return HFBackend(model, tokenizer, batch_size=batch_size)
-    if name == "vllm":
-        path = getattr(model, "name_or_path", model)
-        return VLLMBackend(str(path), tokenizer, **options)
-    raise ValueError(f"sampling.backend={name!r} is not available (hf, vllm)")
+def backend_builder(name: str) -> Callable[[Any, Path], tuple[SamplingBackend, Any]]:
+    """`build(generation, model_dir) -> (backend, tokenizer)` of `sampling.backend=name`."""
+    try:
+        return BACKENDS[Backend(str(name))]
+    except ValueError:
+        allowed = ", ".join(b.value for b in BACKENDS)
+        raise ValueError(f"sampling.backend={name!r} is not available ({allowed})") from None

@@ -8,7 +8,8 @@ draw exactly our decoding operator and independent of how rows are batched.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +19,10 @@ from transformers import LogitsProcessor, LogitsProcessorList
 from ssd.generation.backends.base import Completion, GenerationRequest, row_uniforms
 from ssd.generation.decoding import Decoder
 from ssd.generation.prompts import stop_token_ids
+from ssd.models import load_model
+
+if TYPE_CHECKING:
+    from ssd.generation.sampler import Generation
 
 
 class SeededSampler(LogitsProcessor):
@@ -108,3 +113,11 @@ class HFBackend:
                     break
             completions.append(Completion(request.prompt_id, j, ids, reason))
         return completions
+
+
+def build(generation: Generation, model_dir: Path) -> tuple[HFBackend, Any]:
+    """The backend `sampling.backend=hf` names: the model loaded as `model.*` says, batched by
+    the stage's batch size."""
+    m = generation.model
+    model, tokenizer = load_model(model_dir, m.dtype, m.trust_remote_code)
+    return HFBackend(model, tokenizer, batch_size=generation.batch_size), tokenizer

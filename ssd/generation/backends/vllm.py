@@ -12,11 +12,16 @@ own temperature. Nothing here imports vllm until the first `generate`, so the mo
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ssd.generation.backends.base import Completion, GenerationRequest, prompt_seed
 from ssd.generation.decoding import Decoder
 from ssd.generation.prompts import stop_token_ids
+from ssd.models import load_tokenizer
+
+if TYPE_CHECKING:
+    from ssd.generation.sampler import Generation
 
 SSD_PROCESSOR = "ssd.generation.backends.vllm_logits:SSDSupportProcessor"  # vLLM wants module:class
 
@@ -146,3 +151,22 @@ class VLLMBackend:
             stop = sample.stop_reason if isinstance(sample.stop_reason, int) else None
             ids.append(stop if stop is not None else self.tokenizer.eos_token_id)
         return ids, "stop"
+
+
+def build(generation: Generation, model_dir: Path) -> tuple[VLLMBackend, Any]:
+    """The backend `sampling.backend=vllm` names, from the model settings and `sampling.vllm.*`;
+    it loads no HF weights of its own (only the tokenizer)."""
+    m, v = generation.model, generation.vllm
+    tokenizer = load_tokenizer(model_dir, m.trust_remote_code)
+    backend = VLLMBackend(
+        str(model_dir),
+        tokenizer,
+        dtype=str(m.dtype),  # a plain string for vLLM, not the config's Enum
+        trust_remote_code=m.trust_remote_code,
+        max_model_len=v.max_model_len or m.max_context,
+        tensor_parallel_size=v.tensor_parallel_size,
+        gpu_memory_utilization=v.gpu_memory_utilization,
+        enforce_eager=v.enforce_eager,
+        max_num_seqs=v.max_num_seqs,
+    )
+    return backend, tokenizer

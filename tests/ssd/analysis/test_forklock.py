@@ -337,12 +337,11 @@ def test_stage_is_cached_keyed_and_on_only_for_the_toy(make_cfg, model_pair, tmp
 
     cfg = make_cfg("eval.temperatures=[0.5,1.0]", "sampling.top_p=0.5", "analyze.plots=false")
     config = typed(cfg)
-    assert analyze_enabled(config)
-    assert not analyze_enabled(replace(config, model=replace(config.model, kind="hf")))
+    assert analyze_enabled(config)  # null: the benchmark's default, on for the toy
+    code = replace(config.eval, benchmark=replace(config.eval.benchmark, name="humaneval"))
+    assert not analyze_enabled(replace(config, eval=code))
     forced_on = replace(config.analyze, enabled=True)
-    assert analyze_enabled(
-        replace(config, model=replace(config.model, kind="hf"), analyze=forced_on)
-    )
+    assert analyze_enabled(replace(config, eval=code, analyze=forced_on))
     _, tokenizer = load_model(model_pair[0])
     kept = StageOutput("filter", "kept-key", tmp_path / "kept", {}, reused=False)
     kept.path.mkdir()

@@ -11,8 +11,8 @@ from helpers.support import ASSETS
 
 from ssd.cli.grade import add_arguments
 from ssd.cli.main import main
-from ssd.codeeval.benchmarks import ids_sha256
 from ssd.codeeval.benchmarks.lcb import load_lcb
+from ssd.codeeval.problem import ids_sha256
 from ssd.config.choices import Grader
 from ssd.sandbox.execution import isolation_level
 

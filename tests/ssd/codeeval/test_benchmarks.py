@@ -13,9 +13,9 @@ import zlib
 import pytest
 from helpers.support import ASSETS
 
-from ssd.codeeval.benchmarks import Problem, ids_sha256
-from ssd.codeeval.benchmarks.humaneval import check_program, load_humaneval
+from ssd.codeeval.benchmarks.humaneval import load_humaneval
 from ssd.codeeval.benchmarks.lcb import LCBFormatError, decode_tests, load_lcb, parse_record
+from ssd.codeeval.problem import Problem, check_program, ids_sha256
 
 LCB_ASSETS = ASSETS / "lcb"
 FIXTURE = LCB_ASSETS / "problems.jsonl"

@@ -19,7 +19,7 @@ from ssd.codeeval.evaluate import (
 )
 from ssd.config.choices import Grader
 from ssd.config.schema import BenchmarkConfig, ConfigError
-from ssd.config.validation import validate
+from ssd.validation import validate
 
 EDGE = ASSETS / "lcb" / "edge_problems.jsonl"
 SAMPLES = [

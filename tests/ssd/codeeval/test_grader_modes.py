@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from helpers.support import ASSETS
 
-from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.benchmarks.lcb import load_lcb
 from ssd.codeeval.compare import ModeComparison, compare_modes
 from ssd.codeeval.grading import grade, grade_many, select_tests
+from ssd.codeeval.problem import Problem
 from ssd.codeeval.rules import RULES, unwrap_main, wrap_function
 from ssd.config.choices import Grader
 

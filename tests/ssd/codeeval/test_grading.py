@@ -10,10 +10,10 @@ import pytest
 from helpers.sandbox_programs import daemon_program
 from helpers.support import ASSETS, REPO
 
-from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.benchmarks.humaneval import load_humaneval
 from ssd.codeeval.benchmarks.lcb import load_lcb
 from ssd.codeeval.grading import STATUSES, compare_stdout, compare_value, grade, grade_many
+from ssd.codeeval.problem import Problem
 from ssd.sandbox.execution import isolation_info, isolation_level
 from ssd.sandbox.harness import Runner
 
@@ -268,7 +268,7 @@ def test_grading_works_from_a_checkout_the_sandbox_user_cannot_read(tmp_path):
     shutil.copytree(REPO / "ssd", private / "ssd")
     private.chmod(0o700)
     code = (
-        "from ssd.codeeval.grading import grade; from ssd.codeeval.benchmarks import Problem\n"
+        "from ssd.codeeval.grading import grade; from ssd.codeeval.problem import Problem\n"
         "p = Problem('x', 'q', tests=(('1 2\\n', '3\\n'),))\n"
         "v = grade(p, 'a, b = map(int, input().split())\\nprint(a + b)')\n"
         "import ssd; print(v.status, ssd.__file__)"

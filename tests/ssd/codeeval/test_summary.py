@@ -14,8 +14,8 @@ from math import comb
 
 import pytest
 
-from ssd.codeeval.benchmarks import Problem
 from ssd.codeeval.grading import STATUSES, Verdict
+from ssd.codeeval.problem import Problem
 from ssd.codeeval.summary import summarize
 
 PROBLEMS = [

@@ -21,7 +21,7 @@ from hydra.errors import ConfigCompositionException
 from ssd.config import choices
 from ssd.config.choices import STR_CHOICES, Choice
 from ssd.config.schema import Config, ConfigError
-from ssd.config.validation import validate
+from ssd.validation import validate
 
 
 def schema_fields(cls: type = Config, prefix: str = ""):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from ssd.config.validation import validate
+from ssd.validation import validate
 
 RECIPE = {  # paper-notes §2, shared by every model
     "finetune.lr": 5e-6,

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from ssd.config.rules import RULES, ListOf, Optional, Range, check_rules
 from ssd.config.schema import Config, ConfigError
-from ssd.config.validation import validate
+from ssd.validation import validate
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ssd.config.schema import Config, ConfigError
-from ssd.config.validation import validate, validate_allocation
+from ssd.validation import validate, validate_allocation
 
 REPO = Path(__file__).resolve().parents[3]
 CONF = REPO / "conf"

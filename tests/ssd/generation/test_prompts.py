@@ -6,8 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ssd.config.schema import PromptConfig
-from ssd.data import Prompt
-from ssd.generation.prompts import LCB_PREAMBLE, problem_text, render, stop_token_ids
+from ssd.generation.prompts import LCB_PREAMBLE, Prompt, problem_text, render, stop_token_ids
 from ssd.models import load_tokenizer
 
 STDIN = Prompt("a", "Print the sum of two integers read from stdin.")

@@ -13,7 +13,6 @@ from helpers.support import REPO
 from omegaconf import OmegaConf
 
 from ssd.config.schema import ConfigError, FinetuneConfig
-from ssd.config.validation import validate
 from ssd.models import load_model
 from ssd.sft.data import (
     IGNORE,
@@ -27,6 +26,7 @@ from ssd.sft.data import (
 )
 from ssd.sft.loop import train_sft
 from ssd.sft.module import completion_loss, warmup_cosine
+from ssd.validation import validate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

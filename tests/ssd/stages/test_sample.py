@@ -16,11 +16,11 @@ import ssd.stages.sample as sample_module
 from ssd.artifacts import ModelRef
 from ssd.artifacts import read_jsonl as read_samples
 from ssd.cache import Cache
-from ssd.data import Prompt, load_prompts
+from ssd.data import load_prompts
 from ssd.generation.backends import GenerationRequest
 from ssd.generation.backends.hf import HFBackend
 from ssd.generation.decoding import Decoder
-from ssd.generation.prompts import render
+from ssd.generation.prompts import Prompt, render
 from ssd.generation.sampler import repetition_loop
 from ssd.models import load_model
 from ssd.pipeline import typed

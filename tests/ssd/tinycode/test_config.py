@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 
 from ssd.artifacts import local_path
-from ssd.config.validation import validate
 from ssd.preflight import hub_items
+from ssd.validation import validate
 
 
 def test_tinycode_config_composes_validates_and_resolves_the_weights(make_cfg, tmp_path):

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from ssd.artifacts import local_path
+from ssd.codeeval.benchmarks.tinycode import STYLES, load_tinycode, solution, task_of
 from ssd.models import load_model
-from ssd.tinycode.tasks import STYLES, load_tinycode, solution, task_of
 
 WEIGHTS = local_path("pkg:ssd.tinycode/weights")
 

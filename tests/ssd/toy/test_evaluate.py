@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from ssd.artifacts import ModelRef
+from ssd.generation.sampler import generation_settings
 from ssd.pipeline import typed
-from ssd.replicate import _eval_generation, decoders
-from ssd.results import EvalResult, EvalRow
+from ssd.replicate import decoders
+from ssd.results import EvalRequest, EvalResult, EvalRow
 from ssd.selection import apply_selection
 from ssd.toy.evaluate import evaluate_toy
 
@@ -24,14 +25,16 @@ def smoke_results(pipeline_outputs) -> dict:
 
 
 def test_evaluate_toy_reproduces_the_pipelines_base_evaluation(
-    smoke_results, pipeline_outputs, make_cfg
+    smoke_results, pipeline_outputs, make_cfg, tmp_path
 ):
     config = typed(make_cfg("experiment=smoke", cache=pipeline_outputs.cache))
     plain, _ = decoders(config)
     base = ModelRef(smoke_results["base_model"]["path"], smoke_results["base_model"]["key"])
     grid = [float(t) for t in config.eval.temperatures]
-    generation = _eval_generation(config)
-    result = evaluate_toy(base, plain, grid, 0, config.eval, generation, config.toy, "base")
+    c = config
+    generation = generation_settings(c.model, c.data.prompt, c.sampling, c.eval.batch_size)
+    request = EvalRequest(base, plain, grid, 0, c.eval, generation, c.toy, tmp_path, "base")
+    result = evaluate_toy(request)
     assert isinstance(result, EvalResult) and all(isinstance(r, EvalRow) for r in result.rows)
     assert result.benchmark is None and result.checkpoint_step is None
     data = result.to_json()

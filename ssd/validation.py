@@ -4,7 +4,8 @@ Hydra's schemas (ssd/config/schema.py) catch unknown keys, wrong types and bad E
 table in ssd/config/rules.py, checked first, gives every field its range or allowed set (every
 float finite); this module keeps the rules that read several fields (n_samples >= max k, min_lr
 <= lr, batch divisibility, paths that exist), each as one line naming the key, the value and what
-is allowed. Nothing here imports torch.
+is allowed, and asks the benchmark's spec for its own (ssd/codeeval/benchmarks). It sits above
+`ssd.config`, which imports nothing of the project's. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ssd.artifacts import is_local_path, local_path
+from ssd.codeeval.benchmarks import benchmark_of
 from ssd.config.choices import CHECKPOINT_WORDS, listed
 from ssd.config.rules import check_rules
 from ssd.config.schema import ConfigError
-from ssd.data import load_jsonl_prompts
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -54,26 +55,7 @@ def validate(cfg: Any) -> None:
     _validate_selection(cfg)
     _validate_data(cfg)
     _validate_model(cfg)
-    _validate_benchmark(cfg.eval.benchmark)
-
-
-def _validate_benchmark(b: Any) -> None:
-    if b.name == "toy":
-        return
-    if b.version == "custom":
-        _require(
-            bool(b.start and b.end),
-            "eval.benchmark.start",
-            b.start,
-            "version=custom needs start and end",
-        )
-    if b.name == "jsonl" or (b.path and b.name in ("lcb", "humaneval")):
-        _require(
-            bool(b.path) and Path(b.path).expanduser().exists(),
-            "eval.benchmark.path",
-            b.path,
-            "an existing file",
-        )
+    benchmark_of(cfg.eval.benchmark.name).check(cfg)
 
 
 def _validate_finetune(ft: Any) -> None:
@@ -149,12 +131,6 @@ def _validate_selection(cfg: Any) -> None:
             e.validation_fraction,
             "must be in (0, 1)",
         )
-        _require(
-            e.benchmark.name != "toy" or cfg.toy.n_instances >= 2,
-            "toy.n_instances",
-            cfg.toy.n_instances,
-            "eval.selection=validation needs >= 2 problems (one per split at least)",
-        )
 
 
 def _validate_model(cfg: Any) -> None:
@@ -171,28 +147,26 @@ def _validate_model(cfg: Any) -> None:
                 "not an HF model directory (no config.json)",
             )
         # A hub id (not a local path) is checked by ssd/preflight.py: it needs the network.
-    if m.kind == "toy" or cfg.data.kind == "toy" or cfg.eval.benchmark.name == "toy":
+    toy_parts = (
+        m.kind == "toy",
+        cfg.data.kind == "toy",
+        benchmark_of(cfg.eval.benchmark.name).toy_language,
+    )
+    if any(toy_parts):
         kinds = tuple(str(k) for k in (m.kind, cfg.data.kind, cfg.eval.benchmark.name))
         _require(
-            kinds == ("toy", "toy", "toy"),
+            all(toy_parts),
             "model/data/eval.benchmark",
             kinds,
             "the toy model, prompt pool and benchmark go together (all three toy)",
-        )
-        t = cfg.toy
-        needed = t.n_forks * (1 + t.locks_per_fork) + 1
-        _require(
-            cfg.sampling.max_new_tokens >= needed and cfg.eval.max_new_tokens >= needed,
-            "sampling.max_new_tokens",
-            cfg.sampling.max_new_tokens,
-            f"the toy's solutions need {needed} tokens (and eval.max_new_tokens too)",
         )
 
 
 def _validate_data(cfg: Any) -> None:
     d = cfg.data
-    if d.kind == "jsonl":
-        load_jsonl_prompts(d.path)
+    if d.kind == "jsonl":  # parsed, with file:line errors, when the pipeline loads the pool
+        _require(bool(d.path), "data.path", d.path, "data=jsonl needs data.path=FILE.jsonl")
+        _require(Path(d.path).expanduser().is_file(), "data.path", d.path, "no such file")
     if d.kind == "rstar" and d.path:  # a local stand-in; the hub dataset is not fetched here
         path = Path(d.path).expanduser()
         _require(path.exists(), "data.path", d.path, "no such file or directory")

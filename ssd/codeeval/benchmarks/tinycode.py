@@ -1,4 +1,5 @@
-"""Tiny-code tasks: compose 1-3 integer operations on `x`, stated in English, graded by asserts.
+"""Tiny-code tasks (`eval.benchmark.name=tinycode`): compose 1-3 integer operations on `x`, stated
+in English, graded by asserts.
 
 `make_problems(n, seed)` gives HumanEval-style `Problem`s (testtype "check": prompt = def line +
 docstring, the completion is the body, hidden `check(f)` asserts); `make_pool(n, seed, exclude)`
@@ -12,7 +13,9 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ssd.codeeval.benchmarks import Problem
+from ssd.codeeval.benchmarks.base import CodeBenchmark
+from ssd.codeeval.problem import Problem
+from ssd.config.schema import BenchmarkConfig
 
 DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
 TEST_INPUTS = (-7, -2, 0, 1, 3, 10, 25)  # the hidden test arguments
@@ -212,3 +215,11 @@ def pool_texts() -> list[tuple[str, str]]:
     exclude = [p.metadata["spec"] for p in make_problems(EVAL_PROBLEMS, EVAL_SEED)]
     tasks = make_tasks(POOL_SIZE, POOL_SEED, exclude)
     return [(f"tinycode-pool/{i}", prompt_text(t)) for i, t in enumerate(tasks)]
+
+
+def _load(bench: BenchmarkConfig) -> list[Problem]:
+    return load_tinycode(bench.difficulty)
+
+
+# Generated, so no files and no hub: the release constants above name the problem set.
+TINYCODE = CodeBenchmark("tinycode", _load, "task_id", True, default_timeout_s=3.0)

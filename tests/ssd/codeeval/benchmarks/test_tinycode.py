@@ -3,12 +3,7 @@ sandbox, a corrupted one fails, and the SSD pool and pretraining corpus never ho
 
 from __future__ import annotations
 
-from ssd.codeeval.evaluate import default_extract, load_benchmark
-from ssd.codeeval.grading import grade_many
-from ssd.config.schema import BenchmarkConfig, DataConfig, ToyTaskConfig
-from ssd.data import load_prompts
-from ssd.tinycode.corpus import corpus, drop_last
-from ssd.tinycode.tasks import (
+from ssd.codeeval.benchmarks.tinycode import (
     STYLES,
     Step,
     Task,
@@ -20,6 +15,11 @@ from ssd.tinycode.tasks import (
     spec,
     task_of,
 )
+from ssd.codeeval.evaluate import grading_rules, load_benchmark
+from ssd.codeeval.grading import grade_many
+from ssd.config.schema import BenchmarkConfig, DataConfig, ToyTaskConfig
+from ssd.data import load_prompts
+from ssd.tinycode.corpus import corpus, drop_last
 
 ADD3_TIMES2 = Task((Step("add", 3), Step("mul", 2)))
 
@@ -78,6 +78,6 @@ def test_pool_and_corpus_are_disjoint_from_the_benchmark():
 def test_hooks_load_the_benchmark_and_pool():
     bench = BenchmarkConfig(name="tinycode")
     assert [p.id for p in load_benchmark(bench)] == [p.id for p in load_tinycode()]
-    assert default_extract(bench) == "none"  # the completion is the function body
+    assert grading_rules(bench).extract == "none"  # the completion is the function body
     prompts = load_prompts(DataConfig(kind="tinycode", limit=10), ToyTaskConfig())
     assert [p.question for p in prompts] == [text for _, text in pool_texts()[:10]]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ssd.cli import signals
+from ssd import signals
 
 
 @pytest.fixture(autouse=True)
