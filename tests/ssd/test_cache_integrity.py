@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers.damage import damage
 
 from ssd.artifacts import write_jsonl, write_record_path
 from ssd.cache import MANIFEST, Cache
@@ -28,24 +29,6 @@ def _compute(calls: list):
         return {"n": len(ROWS)}
 
     return compute
-
-
-def damage(path: Path, how: str) -> None:
-    """Damage a file the ways storage and people do: cut at a line end, torn mid-line, a run of
-    bytes zeroed (size unchanged), deleted."""
-    data = path.read_bytes()
-    if how == "truncate_line":
-        lines = data.splitlines(keepends=True)
-        path.write_bytes(b"".join(lines[: max(len(lines) // 2, 1)]))
-    elif how == "tear":
-        path.write_bytes(data[: len(data) // 2 + 3])
-    elif how == "zero":
-        n = min(len(data) // 4 + 1, 5000)
-        path.write_bytes(data[:-n] + b"\0" * n)
-    elif how == "delete":
-        path.unlink()
-    else:
-        raise ValueError(how)
 
 
 def test_the_manifest_lists_every_file_with_size_and_hash(tmp_path, monkeypatch):
