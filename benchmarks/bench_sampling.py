@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_sampling.py --model DIR --device cuda --n-prompts 256
 
 Both sample the same prompts at the same (T, top-k, top-p), batch size and token budget, on the
-same model. The backend draws through its seeded logits processor (ssd/backends/hf.py); the
+same model. The backend draws through its seeded logits processor (ssd/generation/backends/hf.py); the
 plain loop uses HF's own warpers and torch's global RNG. By default every row generates exactly
 `--max-new-tokens` (stop tokens are held back with `min_new_tokens` in both), so the two do the
 same work and tokens/s compares the per-step overhead alone. Prints tokens/s of each (median of

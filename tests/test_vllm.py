@@ -16,10 +16,15 @@ from helpers.sampling_stats import chi_square_fits
 from helpers.support import ASSETS
 from omegaconf import OmegaConf
 
+from ssd.artifacts import ModelRef, read_jsonl
+from ssd.cache import Cache
+from ssd.data import load_prompts
 from ssd.generation.backends import GenerationRequest
 from ssd.generation.decoding import Decoder
 from ssd.generation.prompts import Prompt, render
 from ssd.models import load_model
+from ssd.pipeline import typed
+from ssd.stages.sample import sample
 
 pytestmark = pytest.mark.vllm
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache; the default is 4
@@ -100,9 +105,6 @@ def test_stop_token_is_kept_and_length_caps_are_reported(engine):
 def test_sample_stage_runs_through_the_vllm_backend(make_cfg, tmp_path, tiny_code_model_dir):
     """`sampling.backend=vllm` end to end: config -> engine -> shards -> samples.jsonl."""
     pytest.importorskip("vllm")
-    from ssd.data import load_prompts
-    from ssd.stages.sample import read_samples, sample
-
     cfg = make_cfg(
         "model=local",
         f"model.path={tiny_code_model_dir}",
@@ -120,9 +122,12 @@ def test_sample_stage_runs_through_the_vllm_backend(make_cfg, tmp_path, tiny_cod
         "sampling.shard_size=2",
         cache=tmp_path / "cache",
     )
-    prompts = load_prompts(cfg.data, cfg.toy)
-    out = sample(cfg, tiny_code_model_dir, "tiny", prompts, seed=0)
-    rows = read_samples(out.path / "samples.jsonl")
+    config = typed(cfg)
+    prompts = load_prompts(config.data, config.toy)
+    model = ModelRef(tiny_code_model_dir, "tiny")
+    s = config.sampling
+    out = sample(model, prompts, 0, s, config.data, config.model, None, Cache.at(tmp_path / "c"))
+    rows = read_jsonl(out.path / "samples.jsonl")
     assert len(rows) == 2 * len(prompts) == out.metrics["n_samples"]
     assert {r["prompt_id"] for r in rows} == {p.id for p in prompts}
     assert all(r["prompt"].startswith("<|im_start|>system\n") for r in rows)

@@ -48,33 +48,33 @@ LOCAL_WORKER_ENV = "SSD_LOCAL_WORKER"  # set for a worker this process launched 
 TRAIN_METRICS = "train_metrics.json"
 
 
-def world_size(opt: Any) -> int:
-    return int(getattr(opt, "devices", 1)) * int(getattr(opt, "num_nodes", 1))
+def world_size(opt: FinetuneConfig) -> int:
+    return opt.devices * opt.num_nodes
 
 
-def batch_shape(opt: Any) -> BatchShape:
+def batch_shape(opt: FinetuneConfig) -> BatchShape:
     """Accumulation = global batch / (per-device batch x devices x nodes): 32 on any cluster."""
     world = world_size(opt)
     return BatchShape(
         batch_size=opt.batch_size,
         accumulate=opt.global_batch_size // (opt.batch_size * world),
         world_size=world,
-        length_grouped=getattr(opt, "batching", "length_grouped") == "length_grouped",
-        group_batches=getattr(opt, "length_group_batches", 64),
+        length_grouped=opt.batching == "length_grouped",
+        group_batches=opt.length_group_batches,
     )
 
 
-def resolve_precision(opt: Any) -> str:
+def resolve_precision(opt: FinetuneConfig) -> str:
     """`auto`: bf16-mixed where training runs on a GPU, 32-true on CPU."""
-    precision = getattr(opt, "precision", "32-true")
+    precision = opt.precision
     if precision != "auto":
         return precision
-    on_gpu = getattr(opt, "accelerator", "auto") != "cpu" and torch.cuda.is_available()
+    on_gpu = opt.accelerator != "cpu" and torch.cuda.is_available()
     return "bf16-mixed" if on_gpu else "32-true"
 
 
-def _strategy(opt: Any, model: Any) -> Any:
-    name = getattr(opt, "strategy", "auto")
+def _strategy(opt: FinetuneConfig, model: Any) -> Any:
+    name = opt.strategy
     if name == "ddp" and world_size(opt) == 1:
         return "auto"  # a one-process group would only hold a port and env vars a worker inherits
     if name != "fsdp":
@@ -95,7 +95,7 @@ def _plugins() -> list[Any]:
 def train_sft(
     model: Any,
     examples: list[SFTExample],
-    opt: Any,
+    opt: FinetuneConfig,
     seed: int,
     pad_id: int,
     loggers: list[Any] | bool = False,
@@ -108,7 +108,7 @@ def train_sft(
     """Fit `model` in place on `examples`; returns metrics.
 
     Args:
-        opt: a FinetuneConfig-like object (lr, schedule, batch shape, strategy, precision, ...).
+        opt: the fine-tuning settings (lr, schedule, batch shape, strategy, precision, ...).
         out: the stage folder; with it, HF checkpoints and the resume checkpoint live there and a
             run finding `out/resume/last.ckpt` continues from it.
         export: {"config", "tokenizer", "lora"} for HF exports (needs `out`).
@@ -116,19 +116,19 @@ def train_sft(
         first_metrics: logged with the first step (kept samples, truncated count).
     """
     L.seed_everything(seed, workers=True, verbose=False)
-    lora = opt.lora if getattr(opt, "lora", None) is not None and opt.lora.enabled else None
+    lora = opt.lora if opt.lora.enabled else None
     if lora is not None:
         model = apply_lora(model, lora)
-    if getattr(opt, "gradient_checkpointing", False):
+    if opt.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
     shape = batch_shape(opt)
-    n_steps = total_steps(len(examples), shape, opt.max_steps, getattr(opt, "epochs", None))
-    data = SFTDataModule(examples, shape, n_steps, seed, pad_id, getattr(opt, "num_workers", 0))
+    n_steps = total_steps(len(examples), shape, opt.max_steps, opt.epochs)
+    data = SFTDataModule(examples, shape, n_steps, seed, pad_id, opt.num_workers)
     module = SFTModule(model, opt, n_steps, log_prefix, first_metrics)
     all_callbacks = list(callbacks or [])
     if out is not None and export is not None:
-        saver = StepCheckpoints(out, getattr(opt, "save_every", 0), lora=lora, **export)
+        saver = StepCheckpoints(out, opt.save_every, lora=lora, **export)
         all_callbacks.insert(0, saver)
     trainer = _trainer(opt, model, shape, n_steps, loggers, all_callbacks)
     resume = out / RESUME if out is not None and (out / RESUME).exists() else None
@@ -160,16 +160,21 @@ def train_sft(
 
 
 def _trainer(
-    opt: Any, model: Any, shape: BatchShape, n_steps: int, loggers: Any, callbacks: list[Any]
+    opt: FinetuneConfig,
+    model: Any,
+    shape: BatchShape,
+    n_steps: int,
+    loggers: Any,
+    callbacks: list[Any],
 ) -> L.Trainer:
     """One long epoch of exactly `n_steps` optimizer steps on the configured devices."""
-    on_gpu = getattr(opt, "accelerator", "auto") != "cpu" and torch.cuda.is_available()
+    on_gpu = opt.accelerator != "cpu" and torch.cuda.is_available()
     return L.Trainer(
         max_steps=n_steps,
         max_epochs=1,  # the plan is one long epoch of exactly n_steps steps
-        accelerator=getattr(opt, "accelerator", "auto"),
-        devices=getattr(opt, "devices", 1),
-        num_nodes=getattr(opt, "num_nodes", 1),
+        accelerator=opt.accelerator,
+        devices=opt.devices,
+        num_nodes=opt.num_nodes,
         strategy=_strategy(opt, model),
         precision=resolve_precision(opt),
         plugins=_plugins(),
@@ -199,7 +204,7 @@ def _plan_tokens(data: SFTDataModule, start_step: int) -> int:
     )
 
 
-def _training_dtype(opt: Any) -> str:
+def _training_dtype(opt: FinetuneConfig) -> str:
     """Master weights stay float32 unless precision is bf16-true."""
     return "bfloat16" if resolve_precision(opt) == "bf16-true" else "float32"
 
@@ -245,7 +250,7 @@ def run_job(job: dict[str, Any], loggers: list[Any] | bool = False) -> dict[str,
     return metrics
 
 
-def launch_worker(job_path: Path, opt: Any) -> None:
+def launch_worker(job_path: Path, opt: FinetuneConfig) -> None:
     """Train in `python -m ssd.sft.worker JOB` so only that script is re-run on every rank."""
     cmd = [sys.executable, "-m", "ssd.sft.worker", str(job_path)]
     env = dict(os.environ)

@@ -6,7 +6,7 @@ Loss normalisation (`finetune.loss_norm`):
   weighs the same, and the gradient does not depend on how the global batch is cut.
 - `sum`: the paper's equation, the plain sum over the step's completion tokens. Its gradient grows
   with the batch's token count, so gradient clipping (`grad_clip`) is nearly always active.
-Each micro-batch carries its step's token count (see ssd/sft_data.py); the loss returned is scaled
+Each micro-batch carries its step's token count (see ssd/sft/data.py); the loss returned is scaled
 by accumulate * world_size because Lightning divides by the accumulation and DDP averages ranks.
 """
 

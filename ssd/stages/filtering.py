@@ -3,7 +3,7 @@
 `apply_filter(rows, settings)` is pure and says why each dropped row went. Rules, in order: `empty`
 (blank after stripping), `stub` (at most `stub_max_lines` non-blank lines; the paper's single-line
 stubs), `degenerate` (`drop_degenerate`: a repetition loop or a length-capped output, flagged per
-sample by ssd.stages.sample), `duplicate` (`dedup`: the same completion text, stripped, already kept for the
+sample by ssd.generation.sampler.generate_rows), `duplicate` (`dedup`: the same completion text, stripped, already kept for the
 same prompt: with n_per_prompt > 1 it would only up-weight that answer; across prompts identical
 text is a different training pair and stays), then `shortest` (the official code's shortest P% by
 characters). `filter_samples` wraps it as a cached stage whose manifest counts kept and dropped
@@ -19,7 +19,6 @@ from typing import Any
 from ssd.artifacts import read_jsonl, write_jsonl
 from ssd.cache import Cache, StageOutput
 from ssd.config.schema import FilterConfig
-from ssd.generation.sampler import repetition_loop
 
 
 class ZeroSignalError(RuntimeError):
@@ -35,18 +34,9 @@ def _drop_reason(row: dict[str, Any], cfg: FilterConfig) -> str | None:
         and len([ln for ln in text.splitlines() if ln.strip()]) <= cfg.stub_max_lines
     ):
         return "stub"
-    if cfg.drop_degenerate and _degenerate(row):
-        return "degenerate"
+    if cfg.drop_degenerate and (row["length_capped"] or row["repetition_loop"]):
+        return "degenerate"  # flags every sample row carries (generate_rows sets them)
     return None
-
-
-def _degenerate(row: dict[str, Any]) -> bool:
-    """A repetition loop or a length-capped output; computed when a row lacks the flags."""
-    capped = row.get("length_capped", row.get("finish_reason") == "length")
-    loop = row.get("repetition_loop")
-    if loop is None:
-        loop = repetition_loop(row.get("completion_ids") or list(row["completion"]))
-    return bool(capped or loop)
 
 
 def apply_filter(

@@ -103,7 +103,7 @@ def train(model: Any, rows: torch.Tensor, labels: torch.Tensor, s: dict[str, Any
     return snapshots
 
 
-def learning_curve(model: Any, tokenizer: Any, snapshots: dict, problems: list) -> list[dict]:
+def learning_curve(model: Any, tokenizer: Any, snapshots: dict) -> list[dict]:
     """pass@1 at CURVE_T of each snapshot (4 samples per problem), then the weights restored."""
     final = {k: v.clone() for k, v in model.state_dict().items()}
     curve = []
@@ -111,7 +111,7 @@ def learning_curve(model: Any, tokenizer: Any, snapshots: dict, problems: list) 
         for step, state in sorted(snapshots.items()):
             model.load_state_dict(state)
             save_model(model, tokenizer, Path(tmp))
-            scores = pass_at_1(Path(tmp), problems, CURVE_T, 4)
+            scores = pass_at_1(Path(tmp), CURVE_T, 4)
             curve.append({"step": step, "pass@1": {str(t): round(v, 4) for t, v in scores.items()}})
             print(curve[-1], flush=True)
     model.load_state_dict(final)
@@ -133,8 +133,8 @@ def build(out: Path, s: dict[str, Any]) -> dict[str, Any]:
     snapshots = train(model, rows, labels, s, log)
     train_wall = round(time.time() - start, 1)
     save_model(model, tokenizer, out)
-    curve = learning_curve(model, tokenizer, snapshots, problems)
-    final = pass_at_1(out, problems, GRID_T, 8)
+    curve = learning_curve(model, tokenizer, snapshots)
+    final = pass_at_1(out, GRID_T, 8)
     manifest = {
         "settings": s,
         "params": sum(p.numel() for p in model.parameters()),
@@ -142,7 +142,7 @@ def build(out: Path, s: dict[str, Any]) -> dict[str, Any]:
         "loss_curve": log,
         "pass_at_1_curve": curve,
         "base_pass_at_1": {str(t): round(v, 4) for t, v in final.items()},
-        "measured": "8 samples/problem, eval top-k 0 top-p 1, ssd.tinycode.measure",
+        "measured": "8 samples/problem, eval top-k 0 top-p 1, ssd.tinycode.measure (the evaluator)",
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -1,4 +1,4 @@
-"""Expand a named sweep (sweeps/NAME.yaml) into its jobs without running anything.
+"""Expand a named sweep (sweeps/<name>.yaml) into its jobs without running anything.
 
 `expand_sweep(name, overrides)` returns one override list per job, exactly as Hydra's basic sweeper
 would launch them; tests use it to count jobs and check that run identities are unique.

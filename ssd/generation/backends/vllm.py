@@ -4,7 +4,7 @@ Each prompt's request carries `SamplingParams(temperature, top_k, top_p, n, max_
 its own seed from `prompt_seed(seed, prompt_id)` (vLLM seeds the j-th of n samples seed + j), so a
 prompt's samples do not depend on what else is in the batch or which shard it is in. vLLM applies
 temperature, then top-k, then top-p inside the survivors: the order of `ssd.generation.decoding.transform`.
-The SSD-as-decoder rule runs as a logits processor (ssd/backends/vllm_logits.py) before vLLM's
+The SSD-as-decoder rule runs as a logits processor (ssd/generation/backends/vllm_logits.py) before vLLM's
 own temperature. Nothing here imports vllm until the first `generate`, so the module is importable
 (and the hf path usable) without it. Engine processes are spawned: guard entry points with
 `if __name__ == "__main__"`.

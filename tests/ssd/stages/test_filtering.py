@@ -56,24 +56,26 @@ def test_zero_signal_guard_stops_before_training_on_nothing(tmp_path):
     assert not list((tmp_path / "cache" / "filter").glob("*/manifest.json"))
 
 
-SAMPLED = [  # two prompts, three samples each, as the sample stage writes them
-    {"id": "p#0", "prompt_id": "p", "completion": "x = 1\nprint(x)", "finish_reason": "stop"},
-    {"id": "p#1", "prompt_id": "p", "completion": "x = 1\nprint(x)\n", "finish_reason": "stop"},
-    {"id": "p#2", "prompt_id": "p", "completion": "y = 2\nprint(y)", "finish_reason": "stop"},
-    {"id": "q#0", "prompt_id": "q", "completion": "x = 1\nprint(x)", "finish_reason": "stop"},
-    {
-        "id": "q#1",
-        "prompt_id": "q",
-        "completion": "for i in x:\n" + "    pass\n" * 40,
-        "completion_ids": [5, 6, 7] * 40,  # a loop: each 16-gram occurs >= 5 times
-        "finish_reason": "stop",
-    },
-    {
-        "id": "q#2",
-        "prompt_id": "q",
-        "completion": "def f():\n    return",
-        "finish_reason": "length",
-    },
+def sampled(pid: str, index: int, completion: str, capped=False, loop=False) -> dict:
+    """A row as the sample stage writes it (ssd.generation.sampler.generate_rows): the
+    degeneracy flags are always there."""
+    return {
+        "id": f"{pid}#{index}",
+        "prompt_id": pid,
+        "completion": completion,
+        "finish_reason": "length" if capped else "stop",
+        "length_capped": capped,
+        "repetition_loop": loop,
+    }
+
+
+SAMPLED = [  # two prompts, three samples each
+    sampled("p", 0, "x = 1\nprint(x)"),
+    sampled("p", 1, "x = 1\nprint(x)\n"),
+    sampled("p", 2, "y = 2\nprint(y)"),
+    sampled("q", 0, "x = 1\nprint(x)"),
+    sampled("q", 1, "for i in x:\n" + "    pass\n" * 40, loop=True),
+    sampled("q", 2, "def f():\n    return", capped=True),
 ]
 
 
@@ -87,11 +89,6 @@ def test_degenerate_filter_drops_loops_and_length_capped_outputs_only_when_asked
     assert apply_filter(SAMPLED, cfg())[1] == {}  # off by default, as in the paper
     kept, dropped = apply_filter(SAMPLED, cfg(drop_degenerate=True))
     assert ids(kept) == ["p#0", "p#1", "p#2", "q#0"] and dropped == {"degenerate": 2}
-
-
-def test_stored_flags_win_over_recomputation():
-    row = {"id": "r", "completion": "x\ny", "repetition_loop": True, "length_capped": False}
-    assert apply_filter([row], cfg(drop_degenerate=True))[1] == {"degenerate": 1}
 
 
 def test_the_dedup_preset_is_the_paper_filter_plus_dedup(make_cfg):

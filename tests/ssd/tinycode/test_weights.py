@@ -49,3 +49,14 @@ def test_manifest_records_seed_steps_curve_and_pass_at_1():
     assert {"settings", "loss_curve", "pass_at_1_curve", "base_pass_at_1"} <= set(manifest)
     assert manifest["settings"]["seed"] == 0 and manifest["settings"]["steps"] > 0
     assert all(0.0 <= v <= 1.0 for v in manifest["base_pass_at_1"].values())
+
+
+@pytest.mark.slow
+def test_the_manifest_pass_at_1_is_what_the_pipelines_evaluator_measures():
+    """measure.py runs the evaluate stage's code path (the tinycode spec), so the manifest's
+    base pass@1 at T 0.6 (8 samples per problem, seed 0) is reproduced by it to the digit."""
+    from ssd.tinycode.measure import pass_at_1
+
+    manifest = json.loads((WEIGHTS / "manifest.json").read_text())
+    measured = pass_at_1(WEIGHTS, [0.6], 8)
+    assert round(measured[0.6], 4) == manifest["base_pass_at_1"]["0.6"]
