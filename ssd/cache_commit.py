@@ -16,7 +16,7 @@ from typing import Any
 
 from ssd.artifacts import atomic_write_json, write_record_path
 from ssd.cache_integrity import FILES, MANIFEST, record_files, remove_leftovers, scrub_partial
-from ssd.disk_space import disk_full_error, is_disk_full
+from ssd.disk_space import DiskFull, disk_full_error, is_disk_full
 from ssd.provenance import git_sha, versions
 
 
@@ -56,6 +56,9 @@ def compute_stage(
         }
         atomic_write_json(partial / MANIFEST, manifest)
         write_record_path(partial / MANIFEST).unlink(missing_ok=True)
+    except DiskFull:
+        remove_leftovers(partial)
+        raise  # an inner stage's report names the file that did not fit: keep it
     except Exception as err:  # noqa: BLE001 - only a full disk is turned into one line
         if not is_disk_full(err):
             raise

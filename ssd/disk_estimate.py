@@ -19,7 +19,7 @@ from typing import Any
 
 from ssd.artifacts import local_path
 from ssd.config.schema import ConfigError
-from ssd.disk_space import existing_ancestor, free_bytes, human
+from ssd.disk_space import free_bytes, human, mount_point
 
 WARN_FRACTION = 0.8  # warn when the estimate takes more than this share of the free space
 # A sample row: the rendered prompt plus, per completion token, its id in JSON and its text.
@@ -126,7 +126,7 @@ def check_space(config: Any, cache: Any, prompts: list) -> int:
     parts = estimate(config, cache, prompts)
     need = max(sum(v for k, v in parts.items() if k != "model size unknown"), 0)
     free = free_bytes(cache.root)
-    where = existing_ancestor(cache.root)
+    where = mount_point(cache.root)
     detail = f"samples {human(parts['samples'])}, checkpoints {human(parts['checkpoints'])}" + (
         " (model size unknown: checkpoints not counted)" if parts["model size unknown"] else ""
     )

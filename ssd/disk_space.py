@@ -9,6 +9,7 @@ line (exit 3). No torch, no Hydra here.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -57,6 +58,14 @@ def existing_ancestor(path: Path) -> Path:
     return path
 
 
+def mount_point(path: Path) -> Path:
+    """The mount point of the filesystem holding `path` (or its nearest existing parent)."""
+    path = existing_ancestor(path).resolve()
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
 def free_bytes(path: Path) -> int:
     """Bytes free to this user on the filesystem holding `path` (or its nearest existing parent)."""
     return shutil.disk_usage(existing_ancestor(path)).free
@@ -76,7 +85,7 @@ def disk_full_error(err: BaseException, where: Path, what: str) -> DiskFull:
     path = failed_path(err) or str(where)
     return DiskFull(
         f"no space left on device writing {what} ({path}): {human(free_bytes(where))} free on "
-        f"the filesystem of {existing_ancestor(where)}; free space (`ssd cache gc`, `ssd cache rm "
+        f"{mount_point(where)}; free space (`ssd cache gc`, `ssd cache rm "
         "KEY`) or point paths.cache_dir at a larger disk, then rerun the same command: finished "
         "stages are kept and nothing half-written is read back"
     )
