@@ -49,3 +49,32 @@ def test_evaluate_toy_reproduces_the_pipelines_base_evaluation(
         assert len(row.n_correct_per_problem) == config.toy.n_instances
         assert max(row.n_correct_per_problem) <= config.eval.n_samples
         assert list(row.sampled) == [f"pass@{k}" for k in config.eval.k]
+
+
+def test_the_toy_samples_through_the_backend_table_with_the_runs_settings(
+    make_cfg, tiny_model_dir, tmp_path, monkeypatch
+):
+    """The toy's sampled pass@k builds its engine by `make_sampler`, like every other stage, so
+    `sampling.backend` and its settings (`sampling.vllm.*`) reach it. A spy wraps the real hf
+    builder in the table (the vllm engine itself cannot load the toy's head_dim-16 model on CPU):
+    it records the Generation it was handed, then builds the real backend."""
+    from ssd.config.choices import Backend
+    from ssd.generation.backends import BACKENDS, hf
+
+    seen = []
+
+    def spy(generation, model_dir):
+        seen.append(generation)
+        return hf.build(generation, model_dir)
+
+    monkeypatch.setitem(BACKENDS, Backend.hf, spy)
+    config = typed(make_cfg("sampling.vllm.max_num_seqs=7", "eval.n_samples=2", "eval.k=[1]"))
+    c = config
+    generation = generation_settings(c.model, c.data.prompt, c.sampling, c.eval.batch_size)
+    plain, _ = decoders(config)
+    model = ModelRef(tiny_model_dir, "tiny")
+    result = evaluate_toy(
+        EvalRequest(model, plain, [1.0], 0, c.eval, generation, c.toy, tmp_path, "base")
+    )
+    assert [g.vllm.max_num_seqs for g in seen] == [7] and seen[0].batch_size == c.eval.batch_size
+    assert [r.t_eval for r in result.rows] == [1.0]
