@@ -24,7 +24,14 @@ from typing import Any
 
 from ssd.artifacts import ModelRef, stable_hash
 from ssd.cache_commit import compute_stage
-from ssd.cache_integrity import MANIFEST, DamagedStage, check, load_manifest, move_aside
+from ssd.cache_integrity import (
+    MANIFEST,  # noqa: F401 - re-exported: stages and tests import it from ssd.cache
+    DamagedStage,
+    check,
+    load_manifest,
+    move_aside,
+    stat_signature,
+)
 from ssd.cache_sharing import lock_for, shared_dir
 from ssd.config.schema import OMIT_AT_DEFAULT, ROLE, KeyRole
 
@@ -180,12 +187,12 @@ class Cache:
         manifest, problem = load_manifest(final)
         if manifest is None:
             return None, None if problem and problem.endswith("missing") else problem
-        memo = (str(final), self.verify, (final / MANIFEST).stat().st_mtime_ns)
-        if memo not in _SOUND:
+        memo, seen = (str(final), self.verify), stat_signature(final, manifest)
+        if _SOUND.get(memo) != seen:  # hashes are read once per process while nothing changes
             problem = check(final, manifest, full=self.verify == "full")
             if problem:
                 return None, problem
-            _SOUND.add(memo)
+            _SOUND[memo] = seen
         return manifest, None
 
     def finished(self, stage: str, key: str, model: str | None = None) -> StageOutput | None:
@@ -264,4 +271,5 @@ class Cache:
         return StageOutput(stage, key, final, manifest, False, ref)
 
 
-_SOUND: set[tuple[str, str, int]] = set()  # stages checked sound in this process (folder, mode)
+# Stages found sound in this process: (folder, mode) -> the stat signature they had then.
+_SOUND: dict[tuple[str, str], tuple] = {}

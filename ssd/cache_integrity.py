@@ -170,6 +170,20 @@ def check(folder: Path, manifest: dict[str, Any], full: bool) -> str | None:
     return None
 
 
+def stat_signature(folder: Path, manifest: dict[str, Any]) -> tuple:
+    """(name, size, mtime_ns, inode) of every file of the manifest and of the manifest itself:
+    any rewrite, truncation or replacement changes it, so a stage once hashed sound in a process
+    is hashed again only when something changed."""
+    seen = []
+    for rel in sorted([MANIFEST, *manifest.get(FILES, {})]):
+        try:
+            info = (folder / rel).stat()
+            seen.append((rel, info.st_size, info.st_mtime_ns, info.st_ino))
+        except OSError:
+            seen.append((rel, None, None, None))
+    return tuple(seen)
+
+
 def move_aside(root: Path, stage: str, key: str, folder: Path) -> Path:
     """Move a damaged stage folder to `<root>/.damaged/<stage>/<key>.<UTC time>` (one rename)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -141,3 +141,114 @@ def test_with_recompute_off_a_damaged_stage_stops_the_run_in_one_line(clean, tmp
     text = str(err.value)
     assert "\n" not in text and "model/model.safetensors" in text and key in text
     assert "finetune" in text and not (cache / DAMAGED_DIR).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# `ssd cache` on the same real cache
+
+
+def ssd_cache(capsys, *argv: str) -> tuple[int, str]:
+    from ssd.cli.main import main
+
+    code = main(["cache", *argv])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.parametrize("action", ["ls", "verify", "gc", "rm"])
+def test_every_cache_action_has_help(capsys, action):
+    from ssd.cli.main import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["cache", action, "--help"])
+    assert done.value.code == 0 and f"usage: ssd cache {action}" in capsys.readouterr().out
+
+
+def test_ls_lists_every_stage_with_its_size_and_the_runs_that_used_it(clean, capsys):
+    code, out = ssd_cache(
+        capsys, "ls", "--cache-dir", str(clean / "cache"), "--outputs", str(clean / "clean")
+    )
+    record = json.loads((clean / "clean" / "results.json").read_text())["run"]["key"]
+    rows = [line.split() for line in out.splitlines()[1:-1]]
+    assert code == 0 and {row[0] for row in rows} == {
+        "base",
+        "sample",
+        "filter",
+        "finetune",
+        "analyze",
+        "evaluate",
+        "run",
+    }
+    finetune = stage_key(clean / "clean", "finetune")
+    line = next(line for line in out.splitlines() if finetune in line)
+    assert " ok " in line and "KiB" in line and f"run {record} ({clean / 'clean'})" in line
+
+
+def test_verify_reports_damage_and_repair_moves_it_aside(clean, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    shutil.copytree(clean / "cache", cache)
+    code, out = ssd_cache(capsys, "verify", "--cache-dir", str(cache), "--full")
+    assert code == 0 and "0 damaged" in out
+    key = stage_key(clean / "clean", "finetune")
+    damage(cache / "finetune" / key / "model" / "model.safetensors", "zero")
+    code, out = ssd_cache(capsys, "verify", "--cache-dir", str(cache), "--full")
+    assert code == 1 and f"damaged: finetune {key}: model/model.safetensors" in out
+    assert (cache / "finetune" / key).is_dir()  # reported, not touched
+    code, out = ssd_cache(capsys, "verify", "--cache-dir", str(cache), "--repair", "--full")
+    assert code == 0 and not (cache / "finetune" / key).exists()
+    assert len(list((cache / DAMAGED_DIR / "finetune").iterdir())) == 1
+
+
+def test_gc_is_a_dry_run_until_yes_and_keeps_what_kept_runs_need(clean, tmp_path, capsys):
+    import os
+
+    cache = tmp_path / "cache"
+    shutil.copytree(clean / "cache", cache)
+    orphan = cache / "sample" / "0123456789abcdef"  # a stage no run record names
+    (orphan / "x").mkdir(parents=True)
+    (orphan / "x" / "rows.jsonl").write_text("{}\n" * 1000)
+    (orphan / MANIFEST).write_text("{}")
+    old = 1_000_000_000  # 2001: older than any --min-age
+    os.utime(orphan, (old, old))
+    before = sorted(p.name for p in cache.rglob("*"))
+    code, out = ssd_cache(capsys, "gc", "--cache-dir", str(cache))
+    assert code == 0 and "would go: sample 0123456789abcdef" in out and "dry run: 1 folders" in out
+    assert sorted(p.name for p in cache.rglob("*")) == before
+    code, out = ssd_cache(capsys, "gc", "--cache-dir", str(cache), "--yes")
+    assert code == 0 and not orphan.exists() and "freed" in out
+    code, out = ssd_cache(capsys, "verify", "--cache-dir", str(cache))
+    assert code == 0 and "0 damaged" in out  # what a kept run needs is all still there
+
+    # keeping no run: everything may go, but only what was not used within --min-age
+    code, out = ssd_cache(capsys, "gc", "--cache-dir", str(cache), "--keep", str(tmp_path / "none"))
+    assert "dry run: 0 folders" in out  # all used just now
+    code, out = ssd_cache(
+        capsys, "gc", "--cache-dir", str(cache), "--keep", "--min-age", "0", "--yes"
+    )
+    assert code == 0 and not [p for p in cache.glob("*/*") if p.is_dir()]
+
+
+def test_gc_keeps_what_a_kept_sweep_needs_and_removes_the_old_rest(clean, tmp_path, capsys):
+    import os
+
+    cache = tmp_path / "cache"
+    shutil.copytree(clean / "cache", cache)
+    old = 1_000_000_000
+    for folder in cache.glob("*/*"):
+        os.utime(folder, (old, old))
+    code, out = ssd_cache(
+        capsys, "gc", "--cache-dir", str(cache), "--keep", str(clean / "clean"), "--yes"
+    )
+    assert code == 0 and "freed 0 B (0 folders)" in out  # the kept run needs every stage
+    code, out = ssd_cache(capsys, "gc", "--cache-dir", str(cache), "--older-than", "30", "--yes")
+    assert code == 0 and not [p for p in cache.glob("*/*") if p.is_dir()]
+
+
+def test_rm_removes_one_stage_by_key_and_an_unknown_key_is_one_line(clean, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    shutil.copytree(clean / "cache", cache)
+    key = stage_key(clean / "clean", "filter")
+    code, out = ssd_cache(capsys, "rm", key, "--cache-dir", str(cache))
+    assert code == 0 and f"removed: filter {key}" in out and not (cache / "filter" / key).exists()
+    code, out = ssd_cache(capsys, "rm", "ffffffffffffffff", "--cache-dir", str(cache))
+    assert code == 2 and out.strip().count("\n") == 0 and "KEY='ffffffffffffffff'" in out
