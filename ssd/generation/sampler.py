@@ -18,7 +18,6 @@ from ssd.config.schema import (
     ModelConfig,
     PromptConfig,
     SamplingConfig,
-    VLLMConfig,
     keyed,
 )
 from ssd.generation.backends import GenerationRequest, backend_builder
@@ -31,13 +30,17 @@ LOOP_MIN_REPEATS = 5  # ... at least this many times in one completion (overlaps
 
 @dataclass(frozen=True)
 class Generation:
-    """How prompts become completions: model settings, prompt rendering and backend."""
+    """How prompts become completions: model settings, prompt rendering and backend.
+
+    `sampling` carries every backend's own settings slice (`sampling.vllm`, ...): a backend's
+    `build` reads its own, so a new backend with settings adds them to the schema and nowhere else.
+    """
 
     model: ModelConfig
     prompt: PromptConfig
     backend: str
     batch_size: int = keyed(KeyRole.RUNTIME, 128)  # hf: rows per generate call
-    vllm: VLLMConfig = keyed(KeyRole.RUNTIME, default_factory=VLLMConfig)
+    sampling: SamplingConfig = keyed(KeyRole.RUNTIME, default_factory=SamplingConfig)
 
 
 def repetition_loop(ids: list[int], ngram: int = LOOP_NGRAM, min_repeats: int = LOOP_MIN_REPEATS):
@@ -61,7 +64,7 @@ def generation_settings(
 ) -> Generation:
     """The one way a stage gets its `Generation`: the backend and its settings from `sampling`
     (the evaluations decode with the same engine as the sample stage), `batch_size` its own."""
-    return Generation(model, prompt, sampling.backend, batch_size, sampling.vllm)
+    return Generation(model, prompt, sampling.backend, batch_size, sampling)
 
 
 def make_sampler(generation: Generation, model_dir: Path) -> tuple[Any, Any]:

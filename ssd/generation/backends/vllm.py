@@ -156,7 +156,7 @@ class VLLMBackend:
 def build(generation: Generation, model_dir: Path) -> tuple[VLLMBackend, Any]:
     """The backend `sampling.backend=vllm` names, from the model settings and `sampling.vllm.*`;
     it loads no HF weights of its own (only the tokenizer)."""
-    m, v = generation.model, generation.vllm
+    m, v = generation.model, generation.sampling.vllm
     tokenizer = load_tokenizer(model_dir, m.trust_remote_code)
     backend = VLLMBackend(
         str(model_dir),

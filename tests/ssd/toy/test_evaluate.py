@@ -68,13 +68,13 @@ def test_the_toy_samples_through_the_backend_table_with_the_runs_settings(
         return hf.build(generation, model_dir)
 
     monkeypatch.setitem(BACKENDS, Backend.hf, spy)
-    config = typed(make_cfg("sampling.vllm.max_num_seqs=7", "eval.n_samples=2", "eval.k=[1]"))
-    c = config
+    c = config = typed(make_cfg("sampling.vllm.max_num_seqs=7", "eval.n_samples=2", "eval.k=[1]"))
     generation = generation_settings(c.model, c.data.prompt, c.sampling, c.eval.batch_size)
     plain, _ = decoders(config)
     model = ModelRef(tiny_model_dir, "tiny")
     result = evaluate_toy(
         EvalRequest(model, plain, [1.0], 0, c.eval, generation, c.toy, tmp_path, "base")
     )
-    assert [g.vllm.max_num_seqs for g in seen] == [7] and seen[0].batch_size == c.eval.batch_size
+    assert [g.sampling.vllm.max_num_seqs for g in seen] == [7]
+    assert seen[0].batch_size == c.eval.batch_size
     assert [r.t_eval for r in result.rows] == [1.0]
