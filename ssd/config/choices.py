@@ -92,6 +92,10 @@ class Benchmark(Choice):
     humaneval = "humaneval"
     jsonl = "jsonl"  # a local file in LiveCodeBench's schema
     tinycode = "tinycode"  # generated small Python function tasks (ssd/tinycode), sandbox-graded
+    mbpp = "mbpp"  # MBPP's full release, test split (task_ids 11-510): mbpp.jsonl or the hub
+    mbpp_sanitized = "mbpp_sanitized"  # MBPP's sanitized release, test split: sanitized-mbpp.json
+    humaneval_plus = "humaneval_plus"  # EvalPlus HumanEval+: HumanEvalPlus.jsonl.gz or the hub
+    mbpp_plus = "mbpp_plus"  # EvalPlus MBPP+: MbppPlus.jsonl.gz or the hub
 
 
 class LcbVersion(Choice):

@@ -9,7 +9,7 @@ imports no torch.
 
 from __future__ import annotations
 
-from ssd.codeeval.benchmarks import humaneval, lcb, tinycode, toy
+from ssd.codeeval.benchmarks import humaneval, humaneval_plus, lcb, mbpp, mbpp_plus, tinycode, toy
 from ssd.codeeval.benchmarks.base import BenchmarkSpec, CodeBenchmark
 from ssd.config.choices import Benchmark
 
@@ -19,6 +19,10 @@ BENCHMARKS: dict[Benchmark, BenchmarkSpec] = {
     Benchmark.humaneval: humaneval.HUMANEVAL,
     Benchmark.jsonl: lcb.JSONL,
     Benchmark.tinycode: tinycode.TINYCODE,
+    Benchmark.mbpp: mbpp.MBPP,
+    Benchmark.mbpp_sanitized: mbpp.MBPP_SANITIZED,
+    Benchmark.humaneval_plus: humaneval_plus.HUMANEVAL_PLUS,
+    Benchmark.mbpp_plus: mbpp_plus.MBPP_PLUS,
 }
 
 __all__ = ["BENCHMARKS", "BenchmarkSpec", "CodeBenchmark", "benchmark_of", "gradeable"]

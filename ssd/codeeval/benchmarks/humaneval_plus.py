@@ -1,0 +1,297 @@
+"""HumanEval+ (EvalPlus, Liu et al. 2023): benchmark `humaneval_plus`, and EvalPlus's diff-testing.
+
+`load_humaneval_plus(path)` reads EvalPlus's released `HumanEvalPlus.jsonl.gz` (or .jsonl): rows
+with task_id, prompt, entry_point, canonical_solution, base_input, plus_input and atol (contract
+unused, as EvalPlus's evaluator leaves it out). Without a path it reads the hub copy
+(`evalplus/humanevalplus`, whose rows carry a ready `test` instead: graded as HumanEval's).
+`diff_test(...)` builds the graded program's frame; ssd/codeeval/benchmarks/mbpp_plus.py reuses it.
+
+Matched (evalplus/evaluate.py, evalplus/eval/__init__.py): the expected outputs are the canonical
+solution's (prompt + canonical_solution, inputs deep-copied) on base_input then plus_input; a
+sample passes only when every base and plus input matches (EvalPlus's "plus" verdict, stopping
+at the first failure); outputs match when equal or, with atol (1e-6 when atol is 0 and the
+expected value is floats, per test set), when of the same type and length and close as
+`np.allclose(rtol=1e-7)`; find_zero is judged by |poly(xs, x)| <= atol; printing is swallowed.
+Differs: the reference runs inside the sandbox, in its own namespace, in the same program as the
+sample and before it (EvalPlus runs it on the host once and caches it); one time limit covers
+the whole program, reference included (EvalPlus: per input max(4 s, 4x the reference's time),
+at most 60 s a task), so give `eval.benchmark.timeout_s` room (`ssd grade`: 20 s); allclose is
+pure Python over numbers and nested lists/tuples (no broadcasting, no numpy in the sandbox);
+the base-only score is not reported.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+from ssd.codeeval.benchmarks.base import CodeBenchmark
+from ssd.codeeval.problem import Problem
+from ssd.config.schema import BenchmarkConfig
+
+HF_DATASET = "evalplus/humanevalplus"
+REQUIRED = (
+    "task_id",
+    "prompt",
+    "entry_point",
+    "canonical_solution",
+    "base_input",
+    "plus_input",
+    "atol",
+)
+
+# Runs before the sample: the reference, exec'd in its own namespace so that its helpers never
+# meet the sample's, computes every expected output.
+_PREFIX = """\
+import base64 as _ssd_b64, contextlib as _ssd_ctx, copy as _ssd_copy, pickle as _ssd_pickle
+_ssd_ref = {{"__name__": "_ssd_reference"}}
+exec(compile({reference!r}, "<reference>", "exec"), _ssd_ref)
+_ssd_cases = [
+    (_ssd_kind, _ssd_i, len(_ssd_args), _ssd_inp, _ssd_ref[{entry!r}](*_ssd_copy.deepcopy(_ssd_inp)))
+    for _ssd_kind, _ssd_args in _ssd_pickle.loads(_ssd_b64.b64decode({payload!r}))
+    for _ssd_i, _ssd_inp in enumerate(_ssd_args)
+]
+"""
+
+# Runs after the sample: EvalPlus's comparison, input by input.
+_TEST = """\
+def _ssd_is_floats(x):
+    if isinstance(x, float):
+        return True
+    if isinstance(x, (list, tuple)) and x:
+        return all(isinstance(i, float) for i in x)
+    return False
+
+
+def _ssd_close(out, exp, atol):
+    # np.allclose(out, exp, rtol=1e-07, atol=atol) over numbers and nested lists/tuples
+    import cmath
+
+    if isinstance(out, (list, tuple)) or isinstance(exp, (list, tuple)):
+        return (
+            isinstance(out, (list, tuple)) and isinstance(exp, (list, tuple))
+            and len(out) == len(exp) and all(_ssd_close(o, e, atol) for o, e in zip(out, exp))
+        )
+    if not all(isinstance(v, (int, float, complex)) for v in (out, exp)):
+        return False
+    if out == exp:
+        return True
+    try:
+        if not (cmath.isfinite(out) and cmath.isfinite(exp)):
+            return False
+    except OverflowError:
+        return False
+    return abs(out - exp) <= atol + 1e-07 * abs(exp)
+
+
+def _ssd_short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:30] + " ... " + text[-25:]
+
+
+class _ssd_Sink:
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+{exact}
+
+def _ssd_check(candidate):
+    tolerance = {{}}
+    for kind, i, n, inp, exp in _ssd_cases:
+        with _ssd_ctx.redirect_stdout(_ssd_Sink()), _ssd_ctx.redirect_stderr(_ssd_Sink()):
+            out = candidate(*_ssd_copy.deepcopy(inp))
+        atol = tolerance.setdefault(kind, {atol!r})
+        ok = bool(_ssd_exact(out, exp, inp, atol))
+        if not {final!r}:
+            if atol == 0 and _ssd_is_floats(exp):  # EvalPlus keeps it for the rest of the set
+                atol = tolerance[kind] = 1e-6
+            if not ok and atol != 0:
+                ok = (
+                    type(out) == type(exp)
+                    and (not isinstance(exp, (list, tuple)) or len(out) == len(exp))
+                    and _ssd_close(out, exp, atol)
+                )
+        if not ok:
+            raise AssertionError(
+                f"{{kind}} input {{i + 1}}/{{n}}: expected {{_ssd_short(exp)}}, got {{_ssd_short(out)}}"
+            )
+"""
+
+EXACT = "def _ssd_exact(out, exp, inp, atol):\n    return out == exp\n"
+# HumanEval/32: any root will do (evalplus/eval/_special_oracle.py::_poly)
+FIND_ZERO = """\
+def _ssd_exact(out, exp, inp, atol):
+    import math
+
+    xs = inp[0]
+    return abs(sum(c * math.pow(out, i) for i, c in enumerate(xs))) <= atol
+"""
+
+
+class EvalPlusFormatError(ValueError):
+    """A row that does not follow EvalPlus's released schema; says where it is."""
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[str, object]]:
+    """("file:line", row) for each non-blank line of a .jsonl or .jsonl.gz."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as stream:
+        for lineno, line in enumerate(stream, 1):
+            if line.strip():
+                try:
+                    yield f"{path}:{lineno}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise EvalPlusFormatError(f"{path}:{lineno}: not JSON: {exc}") from exc
+
+
+def check_row(row: object, where: str, required: tuple[str, ...]) -> dict:
+    """The row, once its fields are there and typed as EvalPlus ships them."""
+    if not isinstance(row, dict):
+        raise EvalPlusFormatError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    missing = [k for k in required if k not in row]
+    if missing:
+        raise EvalPlusFormatError(f"{where}: missing field(s) {', '.join(missing)}")
+    for key in ("task_id", "prompt", "entry_point", "canonical_solution"):
+        if not isinstance(row[key], str) or (key != "prompt" and not row[key]):
+            raise EvalPlusFormatError(f"{where}: {key} must be a non-empty string")
+    for key in ("base_input", "plus_input"):
+        if not isinstance(row[key], list) or not all(isinstance(a, list) for a in row[key]):
+            raise EvalPlusFormatError(f"{where}: {key} must be a list of argument lists")
+    if not row["base_input"] + row["plus_input"]:
+        raise EvalPlusFormatError(f"{where}: no inputs")
+    if not isinstance(row["atol"], (int, float)) or isinstance(row["atol"], bool):
+        raise EvalPlusFormatError(f"{where}: atol must be a number")
+    return row
+
+
+def diff_test(
+    reference: str,
+    entry_point: str,
+    base: list,
+    plus: list,
+    atol: float,
+    exact: str = EXACT,
+    final: bool = False,
+) -> dict[str, str]:
+    """The check-program frame that grades a sample against `reference` on every input.
+
+    Args:
+        reference: Source defining `entry_point` (EvalPlus: prompt + canonical_solution).
+        entry_point: The function both define.
+        base, plus: Argument lists (already of the types the functions take; pickled in).
+        atol: EvalPlus's absolute tolerance.
+        exact: Source of `_ssd_exact(out, exp, inp, atol)`, EvalPlus's "exact match" (its
+            special oracles replace it).
+        final: `_ssd_exact` alone decides (no tolerance stage), as for find_zero.
+
+    Returns:
+        The metadata keys `check_program` reads: `program_prefix` (to which a benchmark whose
+        completion continues the prompt appends the prompt), `test` and `test_call`.
+    """
+    payload = base64.b64encode(pickle.dumps([("base", base), ("plus", plus)])).decode("ascii")
+    return {
+        "program_prefix": _PREFIX.format(reference=reference, entry=entry_point, payload=payload),
+        "test": _TEST.format(exact=exact, atol=float(atol), final=final),
+        "test_call": f"_ssd_check({entry_point})",
+    }
+
+
+def parse_row(row: object, where: str) -> Problem:
+    """One HumanEvalPlus row -> Problem: the completion continues the prompt, as HumanEval's."""
+    row = check_row(row, where, REQUIRED)
+    entry = row["entry_point"]
+    frame = diff_test(
+        row["prompt"] + row["canonical_solution"],
+        entry,
+        row["base_input"],
+        row["plus_input"],
+        row["atol"],
+        FIND_ZERO if entry == "find_zero" else EXACT,
+        final=entry == "find_zero",
+    )
+    frame["program_prefix"] += row["prompt"]
+    return Problem(
+        id=row["task_id"],
+        question=row["prompt"],
+        starter_code=row["prompt"],
+        testtype="check",
+        metadata={
+            **frame,
+            "entry_point": entry,
+            "canonical_solution": row["canonical_solution"],
+            "n_inputs": [len(row["base_input"]), len(row["plus_input"])],
+            "source": where,
+        },
+    )
+
+
+def parse_hub_row(row: dict, where: str) -> Problem:
+    """A row of the hub copy (task_id, prompt, canonical_solution, entry_point, test): its `test`
+    holds the inputs and the expected outputs in a `check(candidate)`, graded as HumanEval's."""
+    keys = ("task_id", "prompt", "canonical_solution", "entry_point", "test")
+    if missing := [k for k in keys if not isinstance(row.get(k), str)]:
+        raise EvalPlusFormatError(f"{where}: missing field(s) {', '.join(missing)}")
+    return Problem(
+        id=row["task_id"],
+        question=row["prompt"],
+        starter_code=row["prompt"],
+        testtype="check",
+        metadata={k: row[k] for k in ("test", "entry_point", "canonical_solution")},
+    )
+
+
+def _hf_rows() -> Iterator[tuple[str, dict]]:  # pragma: no cover - needs the hub
+    from datasets import load_dataset  # lazy: seconds to import, needed only for the hub
+
+    for i, row in enumerate(load_dataset(HF_DATASET, split="test")):
+        yield f"hf:{HF_DATASET}[{i}]", dict(row)
+
+
+def load_humaneval_plus(path: str | Path | None = None) -> list[Problem]:
+    """Load HumanEval+ (164 problems in EvalPlus's releases).
+
+    Args:
+        path: `HumanEvalPlus.jsonl.gz` or `.jsonl` as EvalPlus releases it; None reads the hub.
+
+    Raises:
+        EvalPlusFormatError: A malformed row or a duplicate task_id (names file and line).
+        FileNotFoundError: `path` does not exist.
+    """
+    if path is None:  # pragma: no cover - needs the hub
+        return [parse_hub_row(row, where) for where, row in _hf_rows()]
+    return load_rows(Path(path).expanduser(), parse_row)
+
+
+def load_rows(path: Path, parse) -> list[Problem]:
+    """Problems parsed row by row from an EvalPlus .jsonl[.gz], refusing duplicate task_ids."""
+    if not path.is_file():
+        raise FileNotFoundError(f"EvalPlus data not found: {path}")
+    problems: dict[str, Problem] = {}
+    for where, row in iter_jsonl(path):
+        problem = parse(row, where)
+        if problem.id in problems:
+            raise EvalPlusFormatError(f"{where}: duplicate task_id {problem.id!r}")
+        problems[problem.id] = problem
+    return list(problems.values())
+
+
+def _load(bench: BenchmarkConfig) -> list[Problem]:
+    return load_humaneval_plus(bench.path)
+
+
+def _files(bench: BenchmarkConfig) -> list[Path]:
+    return [Path(bench.path).expanduser()]
+
+
+# One program runs the reference and the sample on every input: more room than HumanEval's 3 s.
+HUMANEVAL_PLUS = CodeBenchmark(
+    "humaneval_plus", _load, "task_id", True, HF_DATASET, files=_files, default_timeout_s=20.0
+)
