@@ -82,8 +82,8 @@ def _headline(lines: list[str]) -> str:
 
 def _one_line(err: BaseException) -> str:
     """First line of the error, the first line of its cause, and the allowed options if listed."""
-    if isinstance(err, OSError):
-        return _os_error_line(err)
+    if isinstance(err, OSError) and not isinstance(err, HydraException) and err.errno:
+        return _os_error_line(err)  # (MissingConfigException is an IOError too: not this)
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     text = _headline(lines) or type(err).__name__
     cause = [ln.strip() for ln in str(err.__cause__ or "").splitlines() if ln.strip()]
