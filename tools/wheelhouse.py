@@ -89,7 +89,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def target_flags(python_version: str, platform: str) -> list[str]:
     """pip's flags for a target other than this interpreter (wheels only: nothing is built)."""
     flags = [f"--python-version={python_version}"] if python_version else []
-    flags += [f"--platform={platform}"] if platform else []
+    flags += [f"--platform={tag}" for tag in platform.replace(",", " ").split()]
     return ["--only-binary=:all:", *flags] if flags else []
 
 
