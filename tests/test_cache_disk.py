@@ -105,3 +105,29 @@ def test_a_run_whose_estimate_exceeds_the_free_space_is_refused_before_compute(s
     assert len(errors) == 1 and "Traceback" not in refused.stderr
     assert "this run will write up to" in errors[0] and "free" in errors[0]
     assert not (cache / "base").exists()  # nothing computed
+
+
+def test_a_full_disk_outside_the_cache_is_one_line_exit_3(capsys, tmp_path):
+    """E.g. the run folder's results.json on a full disk: the task wrapper says so in one line."""
+    import errno
+
+    from ssd.cli.run import exits_2_on_config_error
+
+    def task(cfg):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "results.json"))
+
+    with pytest.raises(SystemExit) as done:
+        exits_2_on_config_error(task)(None)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert done.value.code == 3 and len(err) == 1
+    assert err[0].startswith("error: no space left on device") and "results.json" in err[0]
+
+
+def test_any_other_failure_keeps_its_traceback():
+    from ssd.cli.run import exits_2_on_config_error
+
+    def task(cfg):
+        raise OSError(5, "Input/output error")
+
+    with pytest.raises(OSError, match="Input/output error"):
+        exits_2_on_config_error(task)(None)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ssd.cache import Cache
 from ssd.cache_index import RUN, Entry, needed_by, remove, runs_under, scan, users
-from ssd.cache_integrity import DAMAGED_DIR
+from ssd.cache_integrity import DAMAGED_DIR, FILES
 from ssd.config.schema import ConfigError
 from ssd.disk_space import human
 
@@ -102,12 +102,13 @@ def _ls(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     root = _root(args)
     cache = Cache.at(root, verify="full" if args.full else "sizes")
-    checked, damaged = 0, []
+    checked, damaged, unlisted = 0, [], 0
     for e in scan(root):
         if e.stage.startswith(DAMAGED_DIR) or e.state != "ok":
             continue
         checked += 1
-        _, problem = cache.inspect(e.stage, e.key)
+        manifest, problem = cache.inspect(e.stage, e.key)
+        unlisted += manifest is not None and FILES not in manifest
         if problem:
             damaged.append(e)
             where = cache.set_aside(e.stage, e.key, problem) if args.repair else None
@@ -115,6 +116,8 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"damaged: {e.stage} {e.key}: {problem}{moved}")
     mode = "sizes and hashes of every file" if args.full else "sizes (hashes of small files)"
     print(f"{checked} stages checked ({mode}): {len(damaged)} damaged")
+    if unlisted:
+        print(f"{unlisted} stages were made before manifests listed their files: not checkable")
     return 1 if damaged and not args.repair else 0
 
 
