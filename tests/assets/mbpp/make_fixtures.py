@@ -2,9 +2,10 @@
 
     python tests/assets/mbpp/make_fixtures.py   # from any directory; writes next to this file
 
-Rows copied from google-research/mbpp (task 2 of the few-shot split and 601 of the training split
-must be left out by the loader; 11-17 are in the test split), in the published field order.
-The full release's code keeps its CRLF line ends and tabs; the sanitized file is one JSON line.
+Rows after google-research/mbpp, in the published field order: 2 (few-shot split) and 601/603
+(training split) must be left out by the loader; 11-82 are in the test split. Task 13's import
+is moved into test_setup_code (empty in most real rows) so that the setup path is exercised; the
+full release's code keeps its CRLF line ends and tabs; the sanitized file is one JSON line.
 """
 
 import json
