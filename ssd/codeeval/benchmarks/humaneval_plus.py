@@ -11,9 +11,11 @@ solution's (prompt + canonical_solution, inputs deep-copied) on base_input then 
 sample passes only when every base and plus input matches (EvalPlus's "plus" verdict, stopping
 at the first failure); outputs match when equal or, with atol (1e-6 when atol is 0 and the
 expected value is floats, per test set), when of the same type and length and close as
-`np.allclose(rtol=1e-7)`; find_zero is judged by |poly(xs, x)| <= atol; printing is swallowed.
-Differs: the reference runs inside the sandbox, in its own namespace, in the same program as the
-sample and before it (EvalPlus runs it on the host once and caches it); one time limit covers
+`np.allclose(rtol=1e-7)`; find_zero is judged by |poly(xs, x)| <= atol; what the calls print
+is swallowed; the sample's globals are its own (the reference and the checker each run in a
+namespace of their own, as EvalPlus execs the sample in a fresh one).
+Differs: the reference runs inside the sandbox, in the same program as the sample and before it
+(EvalPlus runs it on the host once and caches the outputs); one time limit covers
 the whole program, reference included (EvalPlus: per input max(4 s, 4x the reference's time),
 at most 60 s a task), so give `eval.benchmark.timeout_s` room (`ssd grade`: 20 s); allclose is
 pure Python over numbers and nested lists/tuples (no broadcasting, no numpy in the sandbox);
@@ -44,23 +46,27 @@ REQUIRED = (
     "atol",
 )
 
-# Runs before the sample: the reference, exec'd in its own namespace so that its helpers never
-# meet the sample's, computes every expected output.
-_PREFIX = """\
-import base64 as _ssd_b64, contextlib as _ssd_ctx, pickle as _ssd_pickle
-_ssd_copy = lambda value: _ssd_pickle.loads(_ssd_pickle.dumps(value))  # deep, 3x deepcopy's speed
-_ssd_ref = {{"__name__": "_ssd_reference"}}
-exec(compile({reference!r}, "<reference>", "exec"), _ssd_ref)
-_ssd_cases = [
-    (_ssd_kind, _ssd_i, len(_ssd_args), _ssd_inp, _ssd_ref[{entry!r}](*_ssd_copy(_ssd_inp)))
-    for _ssd_kind, _ssd_args in _ssd_pickle.loads(_ssd_b64.b64decode({payload!r}))
-    for _ssd_i, _ssd_inp in enumerate(_ssd_args)
-]
-"""
+# The checker, a module of its own: exec'd before the sample in a namespace of its own, so that
+# neither the reference's helpers nor the sample's globals (a `list = [...]`, a `def check`) meet
+# its names. It runs the reference on every input first, then `check(candidate)` compares.
+CHECKER = """\
+import base64, cmath, contextlib, math, pickle
 
-# Runs after the sample: EvalPlus's comparison, input by input.
-_TEST = """\
-def _ssd_is_floats(x):
+
+def copy(value):  # deep, and 3x faster than copy.deepcopy on large inputs
+    return pickle.loads(pickle.dumps(value))
+
+
+reference = {"__name__": "_ssd_reference"}
+exec(compile(REFERENCE, "<reference>", "exec"), reference)
+cases = [
+    (kind, i, len(args), inp, reference[ENTRY_POINT](*copy(inp)))
+    for kind, args in pickle.loads(base64.b64decode(PAYLOAD))
+    for i, inp in enumerate(args)
+]
+
+
+def is_floats(x):
     if isinstance(x, float):
         return True
     if isinstance(x, (list, tuple)) and x:
@@ -68,14 +74,12 @@ def _ssd_is_floats(x):
     return False
 
 
-def _ssd_close(out, exp, atol):
+def close(out, exp, atol):
     # np.allclose(out, exp, rtol=1e-07, atol=atol) over numbers and nested lists/tuples
-    import cmath
-
     if isinstance(out, (list, tuple)) or isinstance(exp, (list, tuple)):
         return (
             isinstance(out, (list, tuple)) and isinstance(exp, (list, tuple))
-            and len(out) == len(exp) and all(_ssd_close(o, e, atol) for o, e in zip(out, exp))
+            and len(out) == len(exp) and all(close(o, e, atol) for o, e in zip(out, exp))
         )
     if not all(isinstance(v, (int, float, complex)) for v in (out, exp)):
         return False
@@ -89,12 +93,12 @@ def _ssd_close(out, exp, atol):
     return abs(out - exp) <= atol + 1e-07 * abs(exp)
 
 
-def _ssd_short(value):
+def short(value):
     text = repr(value)
     return text if len(text) <= 60 else text[:30] + " ... " + text[-25:]
 
 
-class _ssd_Sink:
+class Sink:
     def write(self, text):
         return len(text)
 
@@ -102,38 +106,41 @@ class _ssd_Sink:
         pass
 
 
-{exact}
-
-def _ssd_check(candidate):
-    tolerance = {{}}
-    for kind, i, n, inp, exp in _ssd_cases:
-        with _ssd_ctx.redirect_stdout(_ssd_Sink()), _ssd_ctx.redirect_stderr(_ssd_Sink()):
-            out = candidate(*_ssd_copy(inp))
-        atol = tolerance.setdefault(kind, {atol!r})
-        ok = bool(_ssd_exact(out, exp, inp, atol))
-        if not {final!r}:
-            if atol == 0 and _ssd_is_floats(exp):  # EvalPlus keeps it for the rest of the set
+def check(candidate):
+    tolerance = {}
+    for kind, i, n, inp, exp in cases:
+        with contextlib.redirect_stdout(Sink()), contextlib.redirect_stderr(Sink()):
+            out = candidate(*copy(inp))
+        atol = tolerance.setdefault(kind, ATOL)
+        ok = bool(exact(out, exp, inp, atol))
+        if not FINAL:
+            if atol == 0 and is_floats(exp):  # EvalPlus keeps it for the rest of the set
                 atol = tolerance[kind] = 1e-6
             if not ok and atol != 0:
                 ok = (
                     type(out) == type(exp)
                     and (not isinstance(exp, (list, tuple)) or len(out) == len(exp))
-                    and _ssd_close(out, exp, atol)
+                    and close(out, exp, atol)
                 )
         if not ok:
             raise AssertionError(
-                f"{{kind}} input {{i + 1}}/{{n}}: expected {{_ssd_short(exp)}}, got {{_ssd_short(out)}}"
+                f"{kind} input {i + 1}/{n}: expected {short(exp)}, got {short(out)}"
             )
 """
 
-EXACT = "def _ssd_exact(out, exp, inp, atol):\n    return out == exp\n"
+# The program's first lines: the checker's inputs, then the checker itself.
+_PREFIX = """\
+_ssd_check = {{"REFERENCE": {reference!r}, "ENTRY_POINT": {entry!r}, "PAYLOAD": {payload!r},
+              "ATOL": {atol!r}, "FINAL": {final!r}}}
+exec(compile({checker!r}, "<check>", "exec"), _ssd_check)
+_ssd_check = _ssd_check["check"]
+"""
+
+EXACT = "def exact(out, exp, inp, atol):\n    return out == exp\n"
 # HumanEval/32: any root will do (evalplus/eval/_special_oracle.py::_poly)
 FIND_ZERO = """\
-def _ssd_exact(out, exp, inp, atol):
-    import math
-
-    xs = inp[0]
-    return abs(sum(c * math.pow(out, i) for i, c in enumerate(xs))) <= atol
+def exact(out, exp, inp, atol):
+    return abs(sum(c * math.pow(out, i) for i, c in enumerate(inp[0]))) <= atol
 """
 
 
@@ -189,20 +196,24 @@ def diff_test(
         entry_point: The function both define.
         base, plus: Argument lists (already of the types the functions take; pickled in).
         atol: EvalPlus's absolute tolerance.
-        exact: Source of `_ssd_exact(out, exp, inp, atol)`, EvalPlus's "exact match" (its
-            special oracles replace it).
-        final: `_ssd_exact` alone decides (no tolerance stage), as for find_zero.
+        exact: Source of the checker's `exact(out, exp, inp, atol)`, EvalPlus's "exact match"
+            (its special oracles replace it; `math` and `cmath` are imported).
+        final: `exact` alone decides (no tolerance stage), as for find_zero.
 
     Returns:
         The metadata keys `check_program` reads: `program_prefix` (to which a benchmark whose
         completion continues the prompt appends the prompt), `test` and `test_call`.
     """
     payload = base64.b64encode(pickle.dumps([("base", base), ("plus", plus)])).decode("ascii")
-    return {
-        "program_prefix": _PREFIX.format(reference=reference, entry=entry_point, payload=payload),
-        "test": _TEST.format(exact=exact, atol=float(atol), final=final),
-        "test_call": f"_ssd_check({entry_point})",
-    }
+    prefix = _PREFIX.format(
+        reference=reference,
+        entry=entry_point,
+        payload=payload,
+        atol=float(atol),
+        final=final,
+        checker=CHECKER + "\n\n" + exact,
+    )
+    return {"program_prefix": prefix, "test": "", "test_call": f"_ssd_check({entry_point})"}
 
 
 def parse_row(row: object, where: str) -> Problem:

@@ -81,22 +81,20 @@ def deserialize_inputs(task: int, inputs: list) -> list:
     return inputs
 
 
-_SET_EQUAL = "def _ssd_exact(out, exp, inp, atol):\n    return set(out) == set(exp)\n"
+_SET_EQUAL = "def exact(out, exp, inp, atol):\n    return set(out) == set(exp)\n"
 _NOT_NONE = """\
-def _ssd_exact(out, exp, inp, atol):
+def exact(out, exp, inp, atol):
     exp = exp is not None  # EvalPlus keeps only whether the reference returned something
     return out == exp if isinstance(out, bool) else exp == (out is not None)
 """
 _SURFACE_AREA = """\
-def _ssd_exact(out, exp, inp, atol):
-    import math
-
+def exact(out, exp, inp, atol):
     base_edge, height = inp
     slant = math.sqrt((base_edge / 2) ** 2 + height**2)
     return out == exp or abs(out - round(base_edge**2 + 4 * (base_edge * slant) / 2)) <= atol
 """
 _DIGIT_DISTANCE = """\
-def _ssd_exact(out, exp, inp, atol):
+def exact(out, exp, inp, atol):
     a, b = (str(n) for n in inp)
     a, b = a.zfill(max(len(a), len(b))), b.zfill(max(len(a), len(b)))
     return out == exp or out == sum(abs(int(x) - int(y)) for x, y in zip(a, b))
@@ -105,8 +103,8 @@ SET_TASKS = ("similar_elements", "find_char_long", "common_in_nested_lists", "ex
 SET_TASKS += ("larg_nnum", "intersection_array", "find_dissimilar", "Diff")
 # evalplus/eval/__init__.py::unsafe_execute, by entry point (Mbpp/164, 295, 581, 558, ...)
 ORACLES = {
-    "are_equivalent": "def _ssd_exact(out, exp, inp, atol):\n    return True\n",
-    "sum_div": "def _ssd_exact(out, exp, inp, atol):\n    return out == exp or out == 0\n",
+    "are_equivalent": "def exact(out, exp, inp, atol):\n    return True\n",
+    "sum_div": "def exact(out, exp, inp, atol):\n    return out == exp or out == 0\n",
     "surface_Area": _SURFACE_AREA,
     "digit_distance_nums": _DIGIT_DISTANCE,
     **dict.fromkeys(SET_TASKS, _SET_EQUAL),

@@ -87,8 +87,12 @@ def test_the_plus_inputs_catch_what_the_base_inputs_miss():
 def test_tolerance_oracle_quiet_output_and_inputs_copied():
     problems = by_id()
     right = [
-        # floats within 1e-6 (atol 0 and float outputs: EvalPlus enforces 1e-6)
-        (problems["HumanEval/2"], "    return number - int(number) + 1e-9\n"),
+        # floats within 1e-6 (atol 0 and float outputs: EvalPlus enforces 1e-6), and the
+        # sample's globals do not reach the checker's names
+        (
+            problems["HumanEval/2"],
+            "    return number - int(number) + 1e-9\n\n\nlist = []\ntype = isinstance = close = None\n",
+        ),
         # any root passes find_zero: Newton's method instead of bisection
         (
             problems["HumanEval/32"],
