@@ -189,3 +189,28 @@ def test_a_run_config_validates(make_cfg, tmp_path):
     hub = make_cfg(*base, "eval.benchmark.name=mbpp_plus")
     assert benchmark_of("mbpp_plus").hub_dataset(hub.eval.benchmark) == "evalplus/mbppplus"
     assert benchmark_of("mbpp_plus").label(cfg.eval.benchmark) == "mbpp_plus"  # not versioned
+
+
+def test_the_evaluate_stage_grades_answers_and_records_the_file():
+    import hashlib
+
+    from ssd.codeeval.evaluate import _benchmark_block, _grade_rows, check_expected
+    from ssd.config.schema import BenchmarkConfig
+
+    bench = BenchmarkConfig(name="mbpp_plus", path=str(FIXTURE), timeout_s=20.0)
+    problems = {p.id: p for p in load_mbpp_plus(FIXTURE)}
+    check_expected(BenchmarkConfig(name="mbpp_plus", expected_problems=5), list(problems.values()))
+    rows = [
+        {
+            "prompt_id": pid,
+            "completion": f"{FENCE}python\n{p.metadata['canonical_solution']}{FENCE}",
+        }
+        for pid, p in problems.items()
+    ]
+    unfenced = problems["Mbpp/3"].metadata["canonical_solution"]
+    rows.append({"prompt_id": "Mbpp/3", "completion": unfenced})  # no fenced block: no code
+    codes, verdicts = _grade_rows(rows, problems, bench)
+    assert [v.status for v in verdicts] == ["passed"] * 5 + ["no_code"] and codes[-1] is None
+    block = _benchmark_block(bench, list(problems.values()))
+    assert block["files_sha256"] == {str(FIXTURE): hashlib.sha256(FIXTURE.read_bytes()).hexdigest()}
+    assert (block["name"], block["extraction"], block["n_problems"]) == ("mbpp_plus", "last", 5)
