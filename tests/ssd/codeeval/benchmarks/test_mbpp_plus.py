@@ -72,12 +72,13 @@ def test_canonical_solutions_pass_and_wrong_ones_fail_in_the_sandbox():
     p = by_id()
     wrong = [
         (p["Mbpp/2"], "def similar_elements(a, b):\n    return tuple(set(a) | set(b))\n"),
+        (p["Mbpp/2"], "def similar_elements(a, b):\n    return 4\n"),  # set(4) raises: no match
         (p["Mbpp/3"], "def is_not_prime(n):\n    return n % 2 == 0 and n != 2\n"),  # 35
         (p["Mbpp/82"], "def volume_sphere(r):\n    return 4 / 3 * 3.14159 * r ** 3\n"),
         (p["Mbpp/124"], "def angle_complex(a, b):\n    return 1.5707963267948966\n"),
     ]
     verdicts = grade_many(wrong, progress=False)
-    assert [v.status for v in verdicts] == ["wrong_answer"] * 4, verdicts
+    assert [v.status for v in verdicts] == ["wrong_answer"] * 5, verdicts
 
 
 def test_the_plus_inputs_catch_what_mbpps_asserts_miss():
