@@ -200,8 +200,9 @@ def _grade(args: argparse.Namespace) -> int:
     summary.update(extract=rules.extract, timeout_s=timeout, memory_mb=args.memory_mb)
     summary["isolation"] = isolation_info(args.isolation)
     if fenced:
-        summary.update(grader=args.grader, version=args.version, tests=rules.tests)
-        summary["difficulty"] = args.difficulty or "all"
+        summary.update(grader=args.grader, tests=rules.tests)
+    if spec.versioned:  # a release window only means something where the spec has one
+        summary.update(version=args.version, difficulty=args.difficulty or "all")
     if args.out:
         with open(args.out, "w", encoding="utf-8") as stream:
             for (pid, _, where), verdict in zip(samples, verdicts, strict=True):
