@@ -25,8 +25,8 @@ def task_rank() -> int:
 
     A SLURM job with tasks_per_node = devices (as Lightning expects of the allocation) runs the
     Hydra job once per task. The pipeline must run once: task 0 samples, evaluates and launches
-    the fine-tuning ranks itself (ssd/finetune.py), on the resources the other tasks hold. In
-    task 0 of a multi-task job this also writes the beacon the other tasks watch.
+    the fine-tuning ranks itself (ssd/stages/finetune.py), on the resources the other tasks
+    hold. In task 0 of a multi-task job this also writes the beacon the other tasks watch.
     """
     if not os.environ.get("SUBMITIT_EXECUTOR"):
         return 0
