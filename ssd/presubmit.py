@@ -5,10 +5,10 @@ A bad cell found on a compute node costs its queue wait, and with a SLURM launch
 cell is already submitted. Hydra calls `PreSubmitCheck.on_multirun_start` (conf/config.yaml:
 `hydra.callbacks.presubmit`) before the sweeper hands a job to any launcher (basic, submitit local
 or SLURM). Each cell gets the checks `ssd.pipeline.run` makes before compute (validation, hub
-preflight, the pool and its contamination guard); a sweep with a bad cell is refused whole: one
-line per bad cell on stderr, exit 2, no job started, no `sbatch`. Checks the job itself can only
-make (fits its SLURM allocation) still run there. `hydra.callbacks.presubmit.enabled=false` skips
-it, e.g. where only the compute nodes mount the data.
+preflight, the pool and its contamination guard, and, for the SLURM launcher, that fine-tuning fits
+the allocation it asks for); a sweep with a bad cell is refused whole: one line per bad cell on
+stderr, exit 2, no job started, no `sbatch`. `hydra.callbacks.presubmit.enabled=false` skips it,
+e.g. where only the compute nodes mount the data (each job still checks itself).
 """
 
 from __future__ import annotations
@@ -77,8 +77,10 @@ def check_sweep(config: DictConfig) -> list[str]:
     problems = []
     for num, overrides in enumerate(cells):
         try:
-            with job_config(loader.load_sweep_config(config, overrides)) as cfg:
-                checker.check(cfg)
+            sweep_config = loader.load_sweep_config(config, overrides)
+            shape = allocation(sweep_config.hydra.launcher)
+            with job_config(sweep_config) as cfg:
+                checker.check(cfg, shape)
         except Exception as err:  # noqa: BLE001 - config errors are reported, anything else raised
             if not _is_config_error(err):
                 raise
@@ -88,6 +90,17 @@ def check_sweep(config: DictConfig) -> list[str]:
                 f"{_one_line(err)}"
             )
     return problems
+
+
+def allocation(launcher: DictConfig) -> dict[str, str]:
+    """The SLURM_* values a job of this launcher will see, as `validate_allocation` reads them
+    inside the job ({} for a launcher that is not SLURM's)."""
+    if not str(launcher.get("_target_", "")).endswith("SlurmLauncher"):
+        return {}
+    shape = {"SLURM_JOB_NUM_NODES": str(launcher.get("nodes") or 1)}
+    if launcher.get("tasks_per_node"):
+        shape["SLURM_NTASKS_PER_NODE"] = str(launcher.tasks_per_node)
+    return shape
 
 
 @contextmanager
@@ -114,12 +127,16 @@ class CellChecker:
         self._hub: dict[Any, Exception | None] = {}
         self._pools: dict[str, Exception | None] = {}
 
-    def check(self, cfg: DictConfig) -> None:
-        """Raise the first ConfigError this cell's job would stop with before compute."""
+    def check(self, cfg: DictConfig, shape: dict[str, str] | None = None) -> None:
+        """Raise the first ConfigError this cell's job would stop with before compute; `shape`:
+        the SLURM_* values its job would see (fine-tuning must fit the allocation)."""
         from ssd import pipeline
         from ssd.preflight import check_item, hub_items
+        from ssd.validation import validate_allocation
 
         pipeline.validate(cfg)
+        if shape:
+            validate_allocation(cfg.finetune, shape)
         for item in hub_items(cfg):
             self._once(self._hub, item, lambda item=item: check_item(item))
         config = pipeline.typed(cfg)

@@ -90,3 +90,21 @@ def test_the_check_can_be_turned_off_for_data_only_compute_nodes_see(tmp_path: P
         "batch_size*devices*num_nodes = 32"
     ]
     assert (tmp_path / "sweep" / "multirun.yaml").is_file()  # the sweeper had started
+
+
+def test_with_the_slurm_launcher_fine_tuning_must_fit_the_allocation_it_asks_for(
+    tmp_path: Path,
+) -> None:
+    """The rule each job applies to its allocation (ssd.validation.validate_allocation), applied
+    to the shape the launcher would request: refused before sbatch, so no SLURM is needed here."""
+    done = train(
+        tmp_path, "hydra/launcher=slurm", "hydra.launcher.gpus_per_node=2", "experiment=smoke",
+        "finetune.devices=2", "finetune.batch_size=8", "finetune.accelerator=cpu",
+        "finetune.num_nodes=1,2",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert error_lines(done) == [
+        "error: sweep not submitted: cell #1 of 2 [finetune.num_nodes=2]: finetune.num_nodes=2 "
+        "is invalid: this SLURM job has 1 node(s): request them with hydra.launcher.nodes=2"
+    ]
+    assert not (tmp_path / "sweep").exists()

@@ -106,10 +106,16 @@ def test_task_zero_killed_with_sigkill_ends_the_waiting_task_and_the_job(tmp_pat
 
 
 def test_a_config_error_in_task_zero_ends_the_job(tmp_path: Path) -> None:
-    """A config error only the compute node can see (finetune.num_nodes=2 in a one-node job: the
-    pre-submission check passes it) makes task 0 exit 2; the job ends instead of task 1 waiting
-    for the time limit. The launcher as users get it (srun kill-on-bad-exit on)."""
-    proc, sweep = start_cell(tmp_path, "finetune.num_nodes=2", "finetune.batch_size=8")
+    """A config error that reaches the node makes task 0 exit 2; the job ends instead of task 1
+    waiting for the time limit. The error: finetune.num_nodes=2 in a one-node job, with the
+    pre-submission check off (as where only compute nodes see the data; on, it refuses this cell
+    before sbatch). The launcher as users get it (srun kill-on-bad-exit on)."""
+    proc, sweep = start_cell(
+        tmp_path,
+        "finetune.num_nodes=2",
+        "finetune.batch_size=8",
+        "hydra.callbacks.presubmit.enabled=false",
+    )
     job = job_of(sweep, proc)
     folder = sweep / ".submitit" / job
     wait_until(
