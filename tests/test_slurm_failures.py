@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from helpers.slurm import (
-    job_folder,
     sacct_final,
     sacct_since,
     slurm_cluster,  # noqa: F401 - the session fixture (pytestmark uses it)
@@ -50,12 +49,13 @@ def start_cell(tmp_path: Path, *overrides: str) -> tuple[subprocess.Popen, Path]
 
 
 def job_of(sweep: Path, proc: subprocess.Popen) -> str:
-    return wait_until(
-        "the job's submitit folder",
-        lambda: (sweep / ".submitit").is_dir() and job_folder(sweep).name,
-        60,
-        proc,
-    )
+    def submitted() -> str | None:
+        # submitit makes .submitit/ before the job's own folder (seen: a poll in between)
+        root = sweep / ".submitit"
+        folders = [d.name for d in root.iterdir() if d.is_dir()] if root.is_dir() else []
+        return folders[0] if len(folders) == 1 else None
+
+    return wait_until("the job's submitit folder", submitted, 60, proc)
 
 
 def end_of(job: str, proc: subprocess.Popen, since: float) -> tuple[dict[str, str], float]:
