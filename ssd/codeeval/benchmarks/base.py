@@ -10,8 +10,10 @@ is exact. Nothing here imports torch; evaluators are imported when called.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,6 +70,30 @@ class BenchmarkSpec(Protocol):
     def problem_record(self, settings: Any, task: Any, result: Any) -> dict[str, Any]:
         """What was scored and how, for results.json's problem_set (the evaluator's own record)."""
         ...
+
+
+def jsonl_rows(path: Path, error: type[ValueError]) -> Iterator[tuple[str, object]]:
+    """("file:line", parsed row) for each non-blank line of a .jsonl or .jsonl.gz; a line that
+    is not JSON raises `error` naming file and line (every benchmark's loader reads rows so)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as stream:
+        for lineno, line in enumerate(stream, 1):
+            if line.strip():
+                try:
+                    yield f"{path}:{lineno}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise error(f"{path}:{lineno}: not JSON: {exc}") from exc
+
+
+def hub_rows(
+    dataset: str, config: str | None = None, split: str = "test"
+) -> Iterator[tuple[str, dict]]:  # pragma: no cover - needs the Hugging Face hub
+    """("hf:dataset[/config][i]", row) of a hub dataset's split, read with `datasets`."""
+    from datasets import load_dataset  # lazy: seconds to import, needed only for the hub
+
+    name = f"{dataset}/{config}" if config else dataset
+    for i, row in enumerate(load_dataset(dataset, config, split=split)):
+        yield f"hf:{name}[{i}]", dict(row)
 
 
 def files_sha256(files: list[Path]) -> dict[str, str]:

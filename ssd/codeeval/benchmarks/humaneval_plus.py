@@ -25,13 +25,10 @@ the base-only score is not reported.
 from __future__ import annotations
 
 import base64
-import gzip
-import json
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
-from ssd.codeeval.benchmarks.base import CodeBenchmark
+from ssd.codeeval.benchmarks.base import CodeBenchmark, hub_rows, jsonl_rows
 from ssd.codeeval.problem import Problem
 from ssd.config.schema import BenchmarkConfig
 
@@ -151,18 +148,6 @@ class EvalPlusFormatError(ValueError):
     """A row that does not follow EvalPlus's released schema; says where it is."""
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[str, object]]:
-    """("file:line", row) for each non-blank line of a .jsonl or .jsonl.gz."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as stream:
-        for lineno, line in enumerate(stream, 1):
-            if line.strip():
-                try:
-                    yield f"{path}:{lineno}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise EvalPlusFormatError(f"{path}:{lineno}: not JSON: {exc}") from exc
-
-
 def check_row(row: object, where: str, required: tuple[str, ...]) -> dict:
     """The row, once its fields are there and typed as EvalPlus ships them."""
     if not isinstance(row, dict):
@@ -263,13 +248,6 @@ def parse_hub_row(row: dict, where: str) -> Problem:
     )
 
 
-def _hf_rows() -> Iterator[tuple[str, dict]]:  # pragma: no cover - needs the hub
-    from datasets import load_dataset  # lazy: seconds to import, needed only for the hub
-
-    for i, row in enumerate(load_dataset(HF_DATASET, split="test")):
-        yield f"hf:{HF_DATASET}[{i}]", dict(row)
-
-
 def load_humaneval_plus(path: str | Path | None = None) -> list[Problem]:
     """Load HumanEval+ (164 problems in EvalPlus's releases).
 
@@ -280,17 +258,19 @@ def load_humaneval_plus(path: str | Path | None = None) -> list[Problem]:
         EvalPlusFormatError: A malformed row or a duplicate task_id (names file and line).
         FileNotFoundError: `path` does not exist.
     """
+    return load_evalplus(path, HF_DATASET, parse_row, parse_hub_row)
+
+
+def load_evalplus(path: str | Path | None, dataset: str, parse, parse_hub) -> list[Problem]:
+    """Problems parsed row by row from an EvalPlus .jsonl[.gz] (`parse`), refusing duplicate
+    task_ids, or with no path from the hub copy `dataset` (`parse_hub`: another schema)."""
     if path is None:  # pragma: no cover - needs the hub
-        return [parse_hub_row(row, where) for where, row in _hf_rows()]
-    return load_rows(Path(path).expanduser(), parse_row)
-
-
-def load_rows(path: Path, parse) -> list[Problem]:
-    """Problems parsed row by row from an EvalPlus .jsonl[.gz], refusing duplicate task_ids."""
+        return [parse_hub(row, where) for where, row in hub_rows(dataset)]
+    path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"EvalPlus data not found: {path}")
     problems: dict[str, Problem] = {}
-    for where, row in iter_jsonl(path):
+    for where, row in jsonl_rows(path, EvalPlusFormatError):
         problem = parse(row, where)
         if problem.id in problems:
             raise EvalPlusFormatError(f"{where}: duplicate task_id {problem.id!r}")

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from ssd.codeeval.benchmarks.base import CodeBenchmark
+from ssd.codeeval.benchmarks.base import CodeBenchmark, jsonl_rows
 from ssd.codeeval.problem import Problem
 from ssd.config.schema import BenchmarkConfig
 
@@ -147,13 +147,7 @@ def parse_record(record: dict, where: str, tests: str = "private") -> Problem:
 def iter_jsonl(paths: Iterable[Path]) -> Iterator[tuple[str, object]]:
     """(location "file:line", parsed row) for each non-blank line of each file."""
     for path in paths:
-        with open(path, encoding="utf-8") as stream:
-            for lineno, line in enumerate(stream, 1):
-                if line.strip():
-                    try:
-                        yield f"{path}:{lineno}", json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise LCBFormatError(f"{path}:{lineno}: not JSON: {exc}") from exc
+        yield from jsonl_rows(path, LCBFormatError)
 
 
 def _files(path: str | Path | Sequence[str | Path]) -> list[Path]:

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ssd.codeeval.benchmarks.base import CodeBenchmark
+from ssd.codeeval.benchmarks.base import CodeBenchmark, hub_rows, jsonl_rows
 from ssd.codeeval.problem import Problem
 from ssd.config.schema import BenchmarkConfig
 
@@ -34,17 +34,6 @@ SANITIZED = ("source_file", "task_id", "prompt", "code", "test_imports", "test_l
 
 class MBPPFormatError(ValueError):
     """A row that does not follow the published schema; says where it is."""
-
-
-def iter_full(path: Path) -> Iterator[tuple[str, object]]:
-    """("file:line", row) for each non-blank line of an `mbpp.jsonl`."""
-    with open(path, encoding="utf-8") as stream:
-        for lineno, line in enumerate(stream, 1):
-            if line.strip():
-                try:
-                    yield f"{path}:{lineno}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise MBPPFormatError(f"{path}:{lineno}: not JSON: {exc}") from exc
 
 
 def iter_array(path: Path) -> Iterator[tuple[str, object]]:
@@ -122,14 +111,6 @@ def parse_row(row: object, where: str, sanitized: bool) -> Problem:
     )
 
 
-def _hf_rows(sanitized: bool) -> Iterator[tuple[str, object]]:  # pragma: no cover - needs the hub
-    from datasets import load_dataset  # lazy: seconds to import, needed only for the hub
-
-    config = "sanitized" if sanitized else "full"
-    for i, row in enumerate(load_dataset(HF_DATASET, config, split="test")):
-        yield f"hf:{HF_DATASET}/{config}[{i}]", dict(row)
-
-
 def load_mbpp(path: str | Path | None = None, sanitized: bool = False) -> list[Problem]:
     """Load the test split (task_ids 11-510) of MBPP.
 
@@ -142,12 +123,12 @@ def load_mbpp(path: str | Path | None = None, sanitized: bool = False) -> list[P
         FileNotFoundError: `path` does not exist.
     """
     if path is None:
-        rows = _hf_rows(sanitized)
+        rows = hub_rows(HF_DATASET, "sanitized" if sanitized else "full")  # pragma: no cover
     else:
         path = Path(path).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"MBPP data not found: {path}")
-        rows = iter_array(path) if sanitized else iter_full(path)
+        rows = iter_array(path) if sanitized else jsonl_rows(path, MBPPFormatError)
     problems: dict[str, Problem] = {}
     for where, row in rows:
         problem = parse_row(row, where, sanitized)

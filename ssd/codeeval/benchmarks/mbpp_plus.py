@@ -26,7 +26,7 @@ from ssd.codeeval.benchmarks.humaneval_plus import (
     EvalPlusFormatError,
     check_row,
     diff_test,
-    load_rows,
+    load_evalplus,
 )
 from ssd.codeeval.benchmarks.humaneval_plus import REQUIRED as HUMANEVAL_PLUS_REQUIRED
 from ssd.codeeval.problem import Problem
@@ -166,13 +166,6 @@ def parse_hub_row(row: dict, where: str) -> Problem:
     )
 
 
-def _hf_rows():  # pragma: no cover - needs the hub
-    from datasets import load_dataset  # lazy: seconds to import, needed only for the hub
-
-    for i, row in enumerate(load_dataset(HF_DATASET, split="test")):
-        yield f"hf:{HF_DATASET}[{i}]", dict(row)
-
-
 def load_mbpp_plus(path: str | Path | None = None) -> list[Problem]:
     """Load MBPP+ (378 problems in EvalPlus's v0.2.0 release).
 
@@ -183,9 +176,7 @@ def load_mbpp_plus(path: str | Path | None = None) -> list[Problem]:
         EvalPlusFormatError: A malformed row or a duplicate task_id (names file and line).
         FileNotFoundError: `path` does not exist.
     """
-    if path is None:  # pragma: no cover - needs the hub
-        return [parse_hub_row(row, where) for where, row in _hf_rows()]
-    return load_rows(Path(path).expanduser(), parse_row)
+    return load_evalplus(path, HF_DATASET, parse_row, parse_hub_row)
 
 
 def _load(bench: BenchmarkConfig) -> list[Problem]:

@@ -8,6 +8,7 @@ import json
 import runpy
 
 import pytest
+from helpers.local_run import local_run_overrides
 from helpers.support import ASSETS
 
 from ssd.cli.main import main
@@ -135,12 +136,7 @@ def test_a_run_config_validates_and_only_the_evaluations_move(make_cfg, tmp_path
     from ssd.pipeline import stage_keys
     from ssd.validation import validate
 
-    model = tmp_path / "model"
-    model.mkdir()
-    (model / "config.json").write_text('{"model_type": "qwen3"}')
-    pool = tmp_path / "pool.jsonl"
-    pool.write_text('{"question": "Add two numbers."}\n')
-    base = ["model=local", f"model.path={model}", "data=jsonl", f"data.path={pool}"]
+    base = local_run_overrides(tmp_path)
     keys = {}
     for name, path in (("mbpp", FULL), ("mbpp_sanitized", SANITIZED)):
         cfg = make_cfg(*base, f"eval.benchmark.name={name}", f"eval.benchmark.path={path}")

@@ -9,6 +9,7 @@ import json
 import runpy
 
 import pytest
+from helpers.local_run import local_run_overrides
 from helpers.support import ASSETS
 
 from ssd.cli.main import main
@@ -176,12 +177,7 @@ def test_a_run_config_validates(make_cfg, tmp_path):
     from ssd.pipeline import stage_keys
     from ssd.validation import validate
 
-    model = tmp_path / "model"
-    model.mkdir()
-    (model / "config.json").write_text('{"model_type": "qwen3"}')
-    pool = tmp_path / "pool.jsonl"
-    pool.write_text('{"question": "Add two numbers."}\n')
-    base = ["model=local", f"model.path={model}", "data=jsonl", f"data.path={pool}"]
+    base = local_run_overrides(tmp_path)
     cfg = make_cfg(*base, "eval.benchmark.name=mbpp_plus", f"eval.benchmark.path={FIXTURE}")
     validate(cfg)
     keys = stage_keys(cfg)
