@@ -69,7 +69,7 @@ def sweep_cells(config: DictConfig) -> tuple[list[list[str]], set[str]]:
 
 def check_sweep(config: DictConfig) -> list[str]:
     """One `error: ...` line per cell that composition, validation or preflight refuses."""
-    from ssd.cli.run import _is_config_error, _one_line
+    from ssd.cli.run import is_config_error, one_line
 
     loader = GlobalHydra.instance().config_loader()
     checker = CellChecker()
@@ -82,12 +82,12 @@ def check_sweep(config: DictConfig) -> list[str]:
             with job_config(sweep_config) as cfg:
                 checker.check(cfg, shape)
         except Exception as err:  # noqa: BLE001 - config errors are reported, anything else raised
-            if not _is_config_error(err):
+            if not is_config_error(err):
                 raise
             problems.append(
                 f"error: sweep not submitted: cell #{num} of {len(cells)} "
                 f"[{' '.join(o for o in overrides if o.split('=', 1)[0] in swept)}]: "
-                f"{_one_line(err)}"
+                f"{one_line(err)}"
             )
     return problems
 
@@ -130,21 +130,23 @@ class CellChecker:
     def check(self, cfg: DictConfig, shape: dict[str, str] | None = None) -> None:
         """Raise the first ConfigError this cell's job would stop with before compute; `shape`:
         the SLURM_* values its job would see (fine-tuning must fit the allocation)."""
-        from ssd import pipeline
+        from ssd.contamination import check_pool
+        from ssd.data import load_prompts
+        from ssd.pipeline import typed
         from ssd.preflight import check_item, hub_items
-        from ssd.validation import validate_allocation
+        from ssd.validation import validate, validate_allocation
 
-        pipeline.validate(cfg)
+        validate(cfg)
         if shape:
             validate_allocation(cfg.finetune, shape)
         for item in hub_items(cfg):
             self._once(self._hub, item, lambda item=item: check_item(item))
-        config = pipeline.typed(cfg)
-        slices = repr((config.data, config.eval.benchmark, config.toy))
+        config = typed(cfg)
+        d, bench, toy = config.data, config.eval.benchmark, config.toy
         self._once(
             self._pools,
-            slices,
-            lambda: pipeline._check_pool(config, pipeline.load_prompts(config.data, config.toy)),
+            repr((d, bench, toy)),
+            lambda: check_pool(load_prompts(d, toy), d, bench, toy),
         )
 
     @staticmethod

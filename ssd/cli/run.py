@@ -27,7 +27,7 @@ from ssd.pipeline import run
 from ssd.signals import exits_on_signals
 
 
-def _is_config_error(err: BaseException) -> bool:
+def is_config_error(err: BaseException) -> bool:
     if isinstance(err, ConfigError | MissingConfigException):
         return True
     if isinstance(err, OSError | ValueError) and _hydra_side(err):
@@ -80,7 +80,7 @@ def _headline(lines: list[str]) -> str:
     return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
     """First line of the error, the first line of its cause, and the allowed options if listed."""
     if isinstance(err, OSError) and not isinstance(err, HydraException) and err.errno:
         return _os_error_line(err)  # (MissingConfigException is an IOError too: not this)
@@ -134,8 +134,8 @@ def exit_code_for_config_errors(main: Callable[[], Any]) -> None:
     try:
         main()
     except Exception as err:  # noqa: BLE001 - classify, then re-raise anything not a config error
-        if _is_config_error(err):
-            print(f"error: {_one_line(err)}", file=sys.stderr)
+        if is_config_error(err):
+            print(f"error: {one_line(err)}", file=sys.stderr)
             sys.exit(2)
         raise
 

@@ -18,12 +18,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
 from ssd.cli.run import (
-    _is_config_error,
-    _one_line,
     conf_dir,
     exit_code_for_config_errors,
     exits_2_on_config_error,
+    is_config_error,
     job_output_dir,
+    one_line,
 )
 from ssd.config.schema import ConfigError
 
@@ -115,31 +115,31 @@ def composition_error(*overrides: str) -> Exception:
 )
 def test_hydra_and_omegaconf_errors_condense_to_one_line(override, line):
     err = composition_error(override)
-    assert _is_config_error(err)
-    assert _one_line(err) == line
-    assert "\n" not in _one_line(err)
+    assert is_config_error(err)
+    assert one_line(err) == line
+    assert "\n" not in one_line(err)
 
 
 def test_only_config_errors_are_classified_as_such():
-    assert _is_config_error(ConfigError("eval.k=[] is invalid"))
-    assert not _is_config_error(RuntimeError("a stage failed"))
-    assert not _is_config_error(ValueError("raised by a task, not by Hydra"))
+    assert is_config_error(ConfigError("eval.k=[] is invalid"))
+    assert not is_config_error(RuntimeError("a stage failed"))
+    assert not is_config_error(ValueError("raised by a task, not by Hydra"))
     with pytest.raises(Exception) as info:
         OmegaConf.structured({"a": 1}).b  # noqa: B018 - OmegaConf's own error type
-    assert _is_config_error(info.value)
+    assert is_config_error(info.value)
 
 
 def test_one_line_of_hand_made_errors():
-    assert _one_line(ConfigError("first\n\n  second")) == "first"
+    assert one_line(ConfigError("first\n\n  second")) == "first"
     try:
         raise RuntimeError("outer") from KeyError("inner\nmore")
     except RuntimeError as err:
-        assert _one_line(err) == "outer: 'inner\\nmore'"
+        assert one_line(err) == "outer: 'inner\\nmore'"
     try:
         raise RuntimeError("outer") from ValueError("inner\nmore")
     except RuntimeError as err:
-        assert _one_line(err) == "outer: inner"
-    assert _one_line(RuntimeError()) == "RuntimeError"
+        assert one_line(err) == "outer: inner"
+    assert one_line(RuntimeError()) == "RuntimeError"
 
 
 def test_config_errors_exit_2_and_other_failures_keep_their_traceback(capsys):
