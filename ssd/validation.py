@@ -21,30 +21,25 @@ from ssd.artifacts import is_local_path, local_path
 from ssd.codeeval.benchmarks import benchmark_of
 from ssd.config.choices import CHECKPOINT_WORDS, listed
 from ssd.config.rules import check_rules
-from ssd.config.schema import ConfigError
-
-
-def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
+from ssd.config.schema import require
 
 
 def validate(cfg: Any) -> None:
     """Check every rule that needs no compute; raise ConfigError on the first violation."""
     missing = sorted(OmegaConf.missing_keys(cfg))
-    _require(
+    require(
         not missing, missing[0] if missing else "", "???", "required: set it on the command line"
     )
     check_rules(cfg)
     e, ft = cfg.eval, cfg.finetune
-    _require(
+    require(
         e.n_samples >= max(e.k),
         "eval.n_samples",
         e.n_samples,
         f"must be >= max(eval.k) = {max(e.k)} for an unbiased pass@k",
     )
-    _require(0 <= ft.min_lr <= ft.lr, "finetune.min_lr", ft.min_lr, f"in [0, finetune.lr={ft.lr}]")
-    _require(
+    require(0 <= ft.min_lr <= ft.lr, "finetune.min_lr", ft.min_lr, f"in [0, finetune.lr={ft.lr}]")
+    require(
         (ft.max_steps is None) != (ft.epochs is None),
         "finetune.max_steps",
         ft.max_steps,
@@ -59,14 +54,14 @@ def validate(cfg: Any) -> None:
 
 
 def _validate_finetune(ft: Any) -> None:
-    _require(
+    require(
         not (ft.strategy in ("fsdp", "deepspeed") and ft.accelerator == "cpu"),
         "finetune.strategy",
         ft.strategy,
         "fsdp and deepspeed need GPUs (Lightning refuses them with accelerator=cpu)",
     )
     per_step = ft.batch_size * ft.devices * ft.num_nodes
-    _require(
+    require(
         ft.global_batch_size % per_step == 0,
         "finetune.global_batch_size",
         ft.global_batch_size,
@@ -81,7 +76,7 @@ def validate_allocation(ft: Any, environ: Mapping[str, str]) -> None:
     nodes = environ.get("SLURM_JOB_NUM_NODES")
     if nodes is None:
         return
-    _require(
+    require(
         ft.num_nodes <= int(nodes),
         "finetune.num_nodes",
         ft.num_nodes,
@@ -89,7 +84,7 @@ def validate_allocation(ft: Any, environ: Mapping[str, str]) -> None:
     )
     tasks = environ.get("SLURM_NTASKS_PER_NODE")
     if ft.num_nodes > 1 and tasks is not None:
-        _require(
+        require(
             ft.devices <= int(tasks.split("(")[0]),
             "finetune.devices",
             ft.devices,
@@ -103,10 +98,10 @@ def _validate_selection(cfg: Any) -> None:
     points = e.checkpoints
     words = listed(CHECKPOINT_WORDS)
     if isinstance(points, str):
-        _require(points in CHECKPOINT_WORDS, "eval.checkpoints", points, f"{words} or [steps]")
+        require(points in CHECKPOINT_WORDS, "eval.checkpoints", points, f"{words} or [steps]")
     else:
         steps = list(points)
-        _require(
+        require(
             bool(steps) and all(isinstance(s, int) and s >= 1 for s in steps),
             "eval.checkpoints",
             steps,
@@ -117,7 +112,7 @@ def _validate_selection(cfg: Any) -> None:
                 set(range(ft.save_every, ft.max_steps, ft.save_every)) if ft.save_every else set()
             )
             bad = sorted(set(steps) - saved)
-            _require(
+            require(
                 not bad,
                 "eval.checkpoints",
                 steps,
@@ -125,7 +120,7 @@ def _validate_selection(cfg: Any) -> None:
                 f"max_steps={ft.max_steps})",
             )
     if e.selection == "validation":
-        _require(
+        require(
             0 < e.validation_fraction < 1,
             "eval.validation_fraction",
             e.validation_fraction,
@@ -136,11 +131,11 @@ def _validate_selection(cfg: Any) -> None:
 def _validate_model(cfg: Any) -> None:
     m = cfg.model
     if m.kind == "hf":
-        _require(bool(m.path), "model.path", m.path, "an HF hub id or an existing model directory")
+        require(bool(m.path), "model.path", m.path, "an HF hub id or an existing model directory")
         if is_local_path(m.path):
             path = local_path(m.path)
-            _require(path.is_dir(), "model.path", m.path, "no such directory")
-            _require(
+            require(path.is_dir(), "model.path", m.path, "no such directory")
+            require(
                 (path / "config.json").is_file(),
                 "model.path",
                 m.path,
@@ -154,7 +149,7 @@ def _validate_model(cfg: Any) -> None:
     )
     if any(toy_parts):
         kinds = tuple(str(k) for k in (m.kind, cfg.data.kind, cfg.eval.benchmark.name))
-        _require(
+        require(
             all(toy_parts),
             "model/data/eval.benchmark",
             kinds,
@@ -165,14 +160,14 @@ def _validate_model(cfg: Any) -> None:
 def _validate_data(cfg: Any) -> None:
     d = cfg.data
     if d.kind == "jsonl":  # parsed, with file:line errors, when the pipeline loads the pool
-        _require(bool(d.path), "data.path", d.path, "data=jsonl needs data.path=FILE.jsonl")
-        _require(Path(d.path).expanduser().is_file(), "data.path", d.path, "no such file")
+        require(bool(d.path), "data.path", d.path, "data=jsonl needs data.path=FILE.jsonl")
+        require(Path(d.path).expanduser().is_file(), "data.path", d.path, "no such file")
     if d.kind == "rstar" and d.path:  # a local stand-in; the hub dataset is not fetched here
         path = Path(d.path).expanduser()
-        _require(path.exists(), "data.path", d.path, "no such file or directory")
+        require(path.exists(), "data.path", d.path, "no such file or directory")
     # How array tasks split the pool (sampling.*) is checked here, beside the pool it splits.
     s = cfg.sampling
-    _require(
+    require(
         s.shard_id is None or 0 <= s.shard_id < s.num_shards,
         "sampling.shard_id",
         s.shard_id,

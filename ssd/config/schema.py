@@ -39,6 +39,12 @@ class ConfigError(ValueError):
     """A config or input value that cannot run; the message is the one line shown to the user."""
 
 
+def require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    """Raise the one-line `KEY=VALUE is invalid: ALLOWED` ConfigError unless `ok`."""
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
+
+
 class KeyRole(str, Enum):
     """What a field means for cache identity (`ssd.cache.identity` is the one rule that reads it).
 

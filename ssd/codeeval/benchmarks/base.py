@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ssd.codeeval.problem import Problem
-from ssd.config.schema import BenchmarkConfig, ConfigError
+from ssd.config.schema import BenchmarkConfig, require
 from ssd.results import EvalRequest
 
 
@@ -108,11 +108,6 @@ def files_sha256(files: list[Path]) -> dict[str, str]:
     return out
 
 
-def _require_path(bench: BenchmarkConfig, needed: bool) -> None:
-    if (needed or bench.path) and not (bench.path and Path(bench.path).expanduser().exists()):
-        raise ConfigError(f"eval.benchmark.path={bench.path!r} is invalid: an existing file")
-
-
 @dataclass(frozen=True)
 class CodeBenchmark:
     """The spec of a sandbox-graded code benchmark; a module supplies what differs.
@@ -124,7 +119,8 @@ class CodeBenchmark:
         completes_prompt: See `BenchmarkSpec`.
         hub: The hub dataset read when `eval.benchmark.path` is unset (None: bundled).
         needs_path: `eval.benchmark.path` is required (a local file is the only source).
-        files: `eval.benchmark` -> the local files read (their hashes go into every result).
+        files: `eval.benchmark` -> the local files read (their hashes go into every result);
+            None: `eval.benchmark.path` itself, one file.
         versioned: `eval.benchmark.version` picks a release window, so reports print it.
         default_timeout_s: See `BenchmarkSpec`.
     """
@@ -146,11 +142,13 @@ class CodeBenchmark:
 
     def check(self, cfg: Any) -> None:
         bench = cfg.eval.benchmark
-        if bench.version == "custom" and not (bench.start and bench.end):
-            raise ConfigError(
-                f"eval.benchmark.start={bench.start!r} is invalid: version=custom needs start and end"
-            )
-        _require_path(bench, self.needs_path)
+        custom_window = bench.version != "custom" or bool(bench.start and bench.end)
+        require(
+            custom_window, "eval.benchmark.start", bench.start, "version=custom needs start and end"
+        )
+        if self.needs_path or bench.path:
+            exists = bool(bench.path) and Path(bench.path).expanduser().exists()
+            require(exists, "eval.benchmark.path", bench.path, "an existing file")
 
     def hub_dataset(self, bench: BenchmarkConfig) -> str | None:
         return None if bench.path else self.hub
@@ -167,7 +165,9 @@ class CodeBenchmark:
 
     def data_files(self, bench: BenchmarkConfig) -> dict[str, str]:
         """sha256 of the local files graded (none for a bundled or hub copy)."""
-        return files_sha256(self.files(bench)) if bench.path and self.files else {}
+        if not bench.path:
+            return {}
+        return files_sha256(self.files(bench) if self.files else [Path(bench.path).expanduser()])
 
     def evaluate(self, request: EvalRequest) -> Any:
         from ssd.codeeval.evaluate import evaluate_code  # lazy: imports torch

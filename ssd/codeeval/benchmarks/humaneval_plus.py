@@ -282,11 +282,7 @@ def _load(bench: BenchmarkConfig) -> list[Problem]:
     return load_humaneval_plus(bench.path)
 
 
-def _files(bench: BenchmarkConfig) -> list[Path]:
-    return [Path(bench.path).expanduser()]
-
-
 # One program runs the reference and the sample on every input: more room than HumanEval's 3 s.
 HUMANEVAL_PLUS = CodeBenchmark(
-    "humaneval_plus", _load, "task_id", True, HF_DATASET, files=_files, default_timeout_s=20.0
+    "humaneval_plus", _load, "task_id", True, HF_DATASET, default_timeout_s=20.0
 )

@@ -148,12 +148,6 @@ def _load_sanitized(bench: BenchmarkConfig) -> list[Problem]:
     return load_mbpp(bench.path, sanitized=True)
 
 
-def _files(bench: BenchmarkConfig) -> list[Path]:
-    return [Path(bench.path).expanduser()]
-
-
 # Whole programs in fenced blocks (completes_prompt False): the grader mode's extraction applies.
-MBPP = CodeBenchmark("mbpp", _load_full, "task_id", False, HF_DATASET, files=_files)
-MBPP_SANITIZED = CodeBenchmark(
-    "mbpp_sanitized", _load_sanitized, "task_id", False, HF_DATASET, files=_files
-)
+MBPP = CodeBenchmark("mbpp", _load_full, "task_id", False, HF_DATASET)
+MBPP_SANITIZED = CodeBenchmark("mbpp_sanitized", _load_sanitized, "task_id", False, HF_DATASET)

@@ -183,11 +183,5 @@ def _load(bench: BenchmarkConfig) -> list[Problem]:
     return load_mbpp_plus(bench.path)
 
 
-def _files(bench: BenchmarkConfig) -> list[Path]:
-    return [Path(bench.path).expanduser()]
-
-
 # Whole programs in fenced blocks; one program runs the reference and the answer on every input.
-MBPP_PLUS = CodeBenchmark(
-    "mbpp_plus", _load, "task_id", False, HF_DATASET, files=_files, default_timeout_s=20.0
-)
+MBPP_PLUS = CodeBenchmark("mbpp_plus", _load, "task_id", False, HF_DATASET, default_timeout_s=20.0)

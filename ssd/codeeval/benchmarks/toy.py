@@ -12,13 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ssd.config.schema import BenchmarkConfig, ConfigError
+from ssd.config.schema import BenchmarkConfig, require
 from ssd.results import EvalRequest
-
-
-def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
 
 
 class ToyBenchmark:
@@ -36,13 +31,13 @@ class ToyBenchmark:
     def check(self, cfg: Any) -> None:
         t = cfg.toy
         needed = t.n_forks * (1 + t.locks_per_fork) + 1
-        _require(
+        require(
             cfg.sampling.max_new_tokens >= needed and cfg.eval.max_new_tokens >= needed,
             "sampling.max_new_tokens",
             cfg.sampling.max_new_tokens,
             f"the toy's solutions need {needed} tokens (and eval.max_new_tokens too)",
         )
-        _require(
+        require(
             cfg.eval.selection != "validation" or t.n_instances >= 2,
             "toy.n_instances",
             t.n_instances,

@@ -14,6 +14,7 @@ from helpers.support import ASSETS
 
 from ssd.cli.main import main
 from ssd.codeeval.benchmarks import benchmark_of
+from ssd.codeeval.benchmarks.base import jsonl_rows
 from ssd.codeeval.benchmarks.humaneval_plus import (
     EvalPlusFormatError,
     load_humaneval_plus,
@@ -26,9 +27,7 @@ FIXTURE = ASSETS / "evalplus" / "HumanEvalPlus.jsonl.gz"
 
 
 def rows() -> list[dict]:
-    return [
-        json.loads(line) for line in gzip.decompress(FIXTURE.read_bytes()).decode().splitlines()
-    ]
+    return [row for _, row in jsonl_rows(FIXTURE, ValueError)]
 
 
 def by_id() -> dict:

@@ -14,6 +14,7 @@ from helpers.support import ASSETS
 
 from ssd.cli.main import main
 from ssd.codeeval.benchmarks import benchmark_of
+from ssd.codeeval.benchmarks.base import jsonl_rows
 from ssd.codeeval.benchmarks.humaneval_plus import EvalPlusFormatError
 from ssd.codeeval.benchmarks.mbpp import load_mbpp
 from ssd.codeeval.benchmarks.mbpp_plus import (
@@ -30,9 +31,7 @@ FENCE = "```"
 
 
 def rows() -> list[dict]:
-    return [
-        json.loads(line) for line in gzip.decompress(FIXTURE.read_bytes()).decode().splitlines()
-    ]
+    return [row for _, row in jsonl_rows(FIXTURE, ValueError)]
 
 
 def by_id() -> dict:
