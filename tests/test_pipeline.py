@@ -167,7 +167,7 @@ def test_exact_pass_at_1_agrees_with_monte_carlo(smoke):
     results = json.loads((root / "run1" / "results.json").read_text())
     model, tokenizer = load_model(results["base_model"]["path"])
     task = ToyTask(config.toy)
-    generation = Generation(config.model, config.data.prompt, "hf", 256)
+    generation = Generation(config.model, config.data.prompt, 256)
     sampler = make_sampler(generation, results["base_model"]["path"])
     forced = toy_teacher_forcing(model, tokenizer, task)
     for rule in (

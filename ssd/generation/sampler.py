@@ -38,9 +38,13 @@ class Generation:
 
     model: ModelConfig
     prompt: PromptConfig
-    backend: str
     batch_size: int = keyed(KeyRole.RUNTIME, 128)  # hf: rows per generate call
     sampling: SamplingConfig = keyed(KeyRole.RUNTIME, default_factory=SamplingConfig)
+
+    @property
+    def backend(self) -> str:
+        """`sampling.backend`: which engine builds the completions."""
+        return self.sampling.backend
 
 
 def repetition_loop(ids: list[int], ngram: int = LOOP_NGRAM, min_repeats: int = LOOP_MIN_REPEATS):
@@ -64,7 +68,7 @@ def generation_settings(
 ) -> Generation:
     """The one way a stage gets its `Generation`: the backend and its settings from `sampling`
     (the evaluations decode with the same engine as the sample stage), `batch_size` its own."""
-    return Generation(model, prompt, sampling.backend, batch_size, sampling)
+    return Generation(model, prompt, batch_size, sampling)
 
 
 def make_sampler(generation: Generation, model_dir: Path) -> tuple[Any, Any]:

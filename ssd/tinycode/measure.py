@@ -34,7 +34,7 @@ def pass_at_1(
         benchmark=BenchmarkConfig(name=Benchmark.tinycode),
     )
     model = ModelConfig(name="tinycode", kind=ModelKind.hf, path=str(model_dir))
-    generation = Generation(model, PromptConfig(), "hf", batch_size=256)
+    generation = Generation(model, PromptConfig(), batch_size=256)
     with tempfile.TemporaryDirectory() as out:
         request = EvalRequest(
             ModelRef(Path(model_dir), "measure"),

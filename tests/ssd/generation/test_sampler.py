@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from ssd.config.choices import Dtype
-from ssd.config.schema import ModelConfig, PromptConfig
+from ssd.config.schema import ModelConfig, PromptConfig, SamplingConfig
 from ssd.data import toy_prompts
 from ssd.generation.backends.hf import HFBackend
 from ssd.generation.decoding import Decoder
@@ -28,7 +28,7 @@ from ssd.models import load_tokenizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-GENERATION = Generation(ModelConfig(), PromptConfig(), "hf", batch_size=4)
+GENERATION = Generation(ModelConfig(), PromptConfig(), batch_size=4)
 PROMPTS = toy_prompts(2, 1)  # "P0" (instance 0) and "P1" (instance 1)
 SAMPLE = Decoder(1.0)
 FIELDS = {
@@ -53,10 +53,11 @@ def test_make_sampler_returns_a_working_hf_backend_and_its_tokenizer(sampler, ti
     assert isinstance(backend, HFBackend) and backend.batch_size == 4
     assert tokenizer.get_vocab() == load_tokenizer(tiny_model_dir).get_vocab()
     assert backend.model.dtype == torch.float32 and backend.stop_ids == [tokenizer.eos_token_id]
-    half = Generation(ModelConfig(dtype=Dtype.bfloat16), PromptConfig(), "hf", batch_size=2)
+    half = Generation(ModelConfig(dtype=Dtype.bfloat16), PromptConfig(), batch_size=2)
     assert make_sampler(half, tiny_model_dir)[0].model.dtype == torch.bfloat16
+    nope = Generation(ModelConfig(), PromptConfig(), sampling=SamplingConfig(backend="nope"))
     with pytest.raises(ValueError, match="sampling.backend='nope'"):
-        make_sampler(Generation(ModelConfig(), PromptConfig(), "nope"), tiny_model_dir)
+        make_sampler(nope, tiny_model_dir)
 
 
 def test_row_fields(sampler):
