@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
+from helpers.support import compose_run
 from matplotlib.image import imread
 from omegaconf import DictConfig, OmegaConf
 
@@ -16,7 +16,6 @@ from ssd.config.schema import register_configs
 from ssd.report import plots
 
 REPO = Path(__file__).resolve().parent.parent
-CONF = REPO / "conf"
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,18 +33,7 @@ def make_cfg(tmp_path: Path, session_cache: Path) -> Callable[..., DictConfig]:
     """Compose `conf/config.yaml` with overrides; outputs under tmp_path, the session's cache."""
 
     def _make(*overrides: str, cache: Path | None = None) -> DictConfig:
-        with initialize_config_dir(str(CONF), version_base="1.3"):
-            cfg = compose(
-                "config",
-                overrides=[
-                    f"paths.cache_dir={cache or session_cache}",
-                    f"paths.output_dir={tmp_path / 'run'}",
-                    "logger=none",
-                    *overrides,
-                ],
-            )
-        OmegaConf.set_readonly(cfg, False)
-        return cfg
+        return compose_run(*overrides, cache=cache or session_cache, out=tmp_path / "run")
 
     return _make
 
@@ -113,18 +101,7 @@ def pipeline_outputs(tmp_path_factory):
     printed = io.StringIO()
 
     def run_into(out: Path, *overrides: str) -> Path:
-        with initialize_config_dir(str(CONF), version_base="1.3"):
-            cfg = compose(
-                "config",
-                overrides=[
-                    "experiment=smoke",
-                    f"paths.cache_dir={root / 'cache'}",
-                    f"paths.output_dir={out}",
-                    "logger=none",
-                    *overrides,
-                ],
-            )
-        OmegaConf.set_readonly(cfg, False)
+        cfg = compose_run("experiment=smoke", *overrides, cache=root / "cache", out=out)
         with contextlib.redirect_stdout(printed):  # the run's table: kept, not printed
             run(cfg, out)
         return out

@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 from helpers.damage import WAYS, damage
-from helpers.support import CONF
+from helpers.support import compose_run
 
 from ssd.cache_integrity import DAMAGED_DIR, MANIFEST
 from ssd.pipeline import run
@@ -32,26 +32,6 @@ KINDS = {  # kind -> (stage, file inside the stage)
 }
 
 
-def compose(cache, out, overrides, *extra):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = hydra_compose(
-            "config",
-            overrides=[
-                *overrides,
-                f"paths.cache_dir={cache}",
-                f"paths.output_dir={out}",
-                "logger=none",
-                *extra,
-            ],
-        )
-    OmegaConf.set_readonly(cfg, False)
-    return cfg
-
-
 def curves(out):
     return json.loads((out / "results.json").read_text())["summary"]["curves"]
 
@@ -65,9 +45,9 @@ def stage_key(out, stage):
 def clean(tmp_path_factory):
     """A clean cache of CLEAN, and the numbers of MORE_T computed on a copy of it."""
     root = tmp_path_factory.mktemp("damage")
-    run(compose(root / "cache", root / "clean", CLEAN), root / "clean")
+    run(compose_run(*CLEAN, cache=root / "cache", out=root / "clean"), root / "clean")
     shutil.copytree(root / "cache", root / "ref-cache")
-    run(compose(root / "ref-cache", root / "ref", MORE_T), root / "ref")
+    run(compose_run(*MORE_T, cache=root / "ref-cache", out=root / "ref"), root / "ref")
     return root
 
 
@@ -88,7 +68,7 @@ def test_a_damaged_artifact_is_redone_and_the_rerun_matches_a_clean_run(
     key = stage_key(clean / "clean", stage)
     want_files = _manifest_files(cache, stage, key)
     damage(cache / stage / key / rel, how)
-    run(compose(cache, tmp_path / "out", MORE_T), tmp_path / "out")
+    run(compose_run(*MORE_T, cache=cache, out=tmp_path / "out"), tmp_path / "out")
     assert curves(tmp_path / "out") == curves(clean / "ref")
     assert _manifest_files(cache, stage, key) == want_files  # made again, to the byte
     if kind == "manifest" and how == "delete":
@@ -112,18 +92,25 @@ def test_a_damaged_shard_of_an_array_task_is_written_again(clean, tmp_path, how)
     shutil.rmtree(cache / "run" / record)
     split = ["sampling.shard_size=16", "sampling.num_shards=2"]
     assert (
-        run(compose(cache, tmp_path / "t0", CLEAN, *split, "sampling.shard_id=0"), tmp_path / "t0")
+        run(
+            compose_run(*CLEAN, *split, "sampling.shard_id=0", cache=cache, out=tmp_path / "t0"),
+            tmp_path / "t0",
+        )
         is None
     )
     shards = sorted((cache / "sample" / f"{key}.partial" / "shards").glob("shard-*.jsonl"))
     assert len(shards) == 2
     damage(shards[0], how)
     last = run(
-        compose(cache, tmp_path / "t1", CLEAN, *split, "sampling.shard_id=1"), tmp_path / "t1"
+        compose_run(*CLEAN, *split, "sampling.shard_id=1", cache=cache, out=tmp_path / "t1"),
+        tmp_path / "t1",
     )
     if how == "delete":  # a missing shard is task 0's to write: task 1 waits, task 0's rerun merges
         assert last is None
-        run(compose(cache, tmp_path / "t1", CLEAN, *split, "sampling.shard_id=0"), tmp_path / "t1")
+        run(
+            compose_run(*CLEAN, *split, "sampling.shard_id=0", cache=cache, out=tmp_path / "t1"),
+            tmp_path / "t1",
+        )
     assert curves(tmp_path / "t1") == curves(clean / "clean")
     assert _manifest_files(cache, "sample", key) == want_files
 
@@ -135,7 +122,7 @@ def test_with_recompute_off_a_damaged_stage_stops_the_run_in_one_line(clean, tmp
     shutil.copytree(clean / "cache", cache)
     key = stage_key(clean / "clean", "finetune")
     damage(cache / "finetune" / key / "model" / "model.safetensors", "truncate_line")
-    cfg = compose(cache, tmp_path / "out", MORE_T, "paths.recompute_damaged=false")
+    cfg = compose_run(*MORE_T, "paths.recompute_damaged=false", cache=cache, out=tmp_path / "out")
     with pytest.raises(DamagedStage) as err:
         run(cfg, tmp_path / "out")
     text = str(err.value)

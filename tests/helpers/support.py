@@ -1,4 +1,4 @@
-"""Paths shared by tests that cannot take fixtures (module-scoped set-ups)."""
+"""Paths and helpers shared by tests that cannot take fixtures (module-scoped set-ups)."""
 
 from pathlib import Path
 
@@ -6,6 +6,19 @@ REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "conf"
 ASSETS = REPO / "tests" / "assets"
 GOLDEN = REPO / "tests" / "golden"
+
+
+def compose_run(*overrides: str, cache: Path, out: Path):
+    """`conf/config.yaml` composed with overrides, its stages cached in `cache`, its outputs in
+    `out`, logging off; writable (the `make_cfg` fixture's config, where no fixture can be had)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        paths = [f"paths.cache_dir={cache}", f"paths.output_dir={out}", "logger=none"]
+        cfg = compose("config", overrides=[*paths, *overrides])
+    OmegaConf.set_readonly(cfg, False)
+    return cfg
 
 
 def wandb_records(run_dir: Path):
