@@ -191,8 +191,9 @@ def _selection_note(config: Config, n_problems: int) -> str:
     if e.selection == "validation":
         split = split_for(e, n_problems)
         return (
-            f"chosen on a held-out validation split (problems {split['validation']}; {which}); "
-            f"pass@1 reported on the test split (problems {split['test']})"
+            f"chosen on a held-out validation split of {len(split['validation'])} problems "
+            f"(eval.split_seed={e.split_seed}, ids in results.json problem_set.split; {which}); "
+            f"pass@1 reported on the other {len(split['test'])}"
         )
     return f"chosen on the evaluation problems themselves (no held-out split; {which})"
 

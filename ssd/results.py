@@ -75,11 +75,18 @@ class EvalRow:
     by_difficulty: dict[str, dict[str, Any]] | None = None  # code: summary block per level
     fractions: dict[str, float] | None = None  # code: share of samples per grading status
     pass_at_1_select: float | None = None  # set by selection: what choosing T_eval maximises
+    reported: list[int] | None = None  # set by selection: indices of the reported problems
+    difficulty_per_problem: list[str] | None = None  # code: each problem's level
 
     @property
     def select_score(self) -> float:
         """What the choice of T_eval and checkpoint maximises (pass@1 before selection ran)."""
         return self.pass_at_1 if self.pass_at_1_select is None else self.pass_at_1_select
+
+    def reported_per_problem(self) -> list[float]:
+        """Per-problem pass@1 over the reported problems (all of them without a split)."""
+        values = self.pass_at_1_per_problem
+        return values if self.reported is None else [values[i] for i in self.reported]
 
     def pass_at_1_by_difficulty(self) -> dict[str, float]:
         """pass@1 per difficulty level (empty on the toy, which has none)."""
@@ -98,6 +105,8 @@ class EvalRow:
             "by_difficulty": self.by_difficulty,
             "fractions": self.fractions,
             "pass@1_select": self.pass_at_1_select,
+            "reported": self.reported,
+            "difficulty_per_problem": self.difficulty_per_problem,
         }
         return out | {k: v for k, v in optional.items() if v is not None}
 
@@ -105,9 +114,8 @@ class EvalRow:
     def from_json(cls, data: dict[str, Any]) -> EvalRow:
         required = {"t_eval", "pass@1", "pass@1_ci95", "pass@1_per_problem"}
         required |= {"n_correct_per_problem", "sampled"}
-        _check_keys(
-            "evaluation row", data, required, {"by_difficulty", "fractions", "pass@1_select"}
-        )
+        optional = {"by_difficulty", "fractions", "pass@1_select", "reported"}
+        _check_keys("evaluation row", data, required, optional | {"difficulty_per_problem"})
         return cls(
             t_eval=data["t_eval"],
             pass_at_1=data["pass@1"],
@@ -118,6 +126,8 @@ class EvalRow:
             by_difficulty=data.get("by_difficulty"),
             fractions=data.get("fractions"),
             pass_at_1_select=data.get("pass@1_select"),
+            reported=data.get("reported"),
+            difficulty_per_problem=data.get("difficulty_per_problem"),
         )
 
 
@@ -247,6 +257,8 @@ class CurvePoint:
     pass_at_1_ci95_first_seed: tuple[float, float] | None  # the first seed's bootstrap CI
     sampled: dict[str, float]  # "pass@k" -> mean over seeds
     pass_at_1_by_difficulty: dict[str, float]  # code: level -> mean over seeds; toy: empty
+    # 95% bootstrap CI over the reported problems of their pass@1 averaged over seeds
+    pass_at_1_ci95: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         ci = self.pass_at_1_ci95_first_seed
@@ -262,6 +274,7 @@ class CurvePoint:
             "pass@1_ci95_first_seed": None if ci is None else list(ci),
             "sampled": dict(self.sampled),
             "pass@1_by_difficulty": dict(self.pass_at_1_by_difficulty),
+            "pass@1_ci95": None if self.pass_at_1_ci95 is None else list(self.pass_at_1_ci95),
         }
 
     @classmethod
@@ -270,6 +283,7 @@ class CurvePoint:
         required |= {"pass@1_per_seed", "sampled"}
         # Older runs may lack these (added with selection and code benchmarks).
         optional = {"pass@1_select", "pass@1_ci95_first_seed", "pass@1_by_difficulty"}
+        optional |= {"pass@1_ci95"}
         _check_keys("curve point", data, required, optional)
         return cls(
             t_eval=data["t_eval"],
@@ -283,6 +297,7 @@ class CurvePoint:
             pass_at_1_ci95_first_seed=_pair(data.get("pass@1_ci95_first_seed")),
             sampled=dict(data["sampled"]),
             pass_at_1_by_difficulty=dict(data.get("pass@1_by_difficulty", {})),
+            pass_at_1_ci95=_pair(data.get("pass@1_ci95")),
         )
 
 
@@ -293,14 +308,54 @@ class BestPoint:
     t_eval: float
     t_eff: float
     pass_at_1: float
+    ci95: tuple[float, float] | None = None  # bootstrap over the reported problems
+    interior: bool | None = None  # the best T_eval is not the grid's first or last point
 
     def to_json(self) -> dict[str, Any]:
-        return {"t_eval": self.t_eval, "t_eff": self.t_eff, "pass@1": self.pass_at_1}
+        out = {"t_eval": self.t_eval, "t_eff": self.t_eff, "pass@1": self.pass_at_1}
+        if self.ci95 is not None:
+            out["pass@1_ci95"] = list(self.ci95)
+        if self.interior is not None:
+            out["interior"] = self.interior
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BestPoint:
-        _check_keys("best point", data, {"t_eval", "t_eff", "pass@1"}, set())
-        return cls(data["t_eval"], data["t_eff"], data["pass@1"])
+        _check_keys("best point", data, {"t_eval", "t_eff", "pass@1"}, {"pass@1_ci95", "interior"})
+        ci = _pair(data.get("pass@1_ci95"))
+        return cls(data["t_eval"], data["t_eff"], data["pass@1"], ci, data.get("interior"))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One model's best against another's, paired over the reported problems.
+
+    `diff` is best pass@1 minus best pass@1 (each at its own best T_eval, means over seeds);
+    `ci95` a paired bootstrap over problems of the per-problem difference, so it says how much
+    the problem sample alone could move the gap (seed noise is in `per_seed`).
+    """
+
+    name: str  # e.g. "SSD best vs base best"
+    diff: float
+    ci95: tuple[float, float]
+    n_problems: int
+    per_seed: list[float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "diff": self.diff,
+            "ci95": list(self.ci95),
+            "n_problems": self.n_problems,
+            "per_seed": list(self.per_seed),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Comparison:
+        _check_keys("comparison", data, {"name", "diff", "ci95", "n_problems", "per_seed"}, set())
+        ci = _pair(data["ci95"])
+        assert ci is not None
+        return cls(data["name"], data["diff"], ci, data["n_problems"], list(data["per_seed"]))
 
 
 @dataclass(frozen=True)
@@ -374,6 +429,7 @@ class RunSummary:
     verdicts: list[str]  # the comparisons in words, only as strong as every seed shows
     best_t_selection: str  # how T_eval and the checkpoint were chosen, in words
     rounds: list[RoundSummary]
+    comparisons: list[Comparison] = field(default_factory=list)  # with CIs over problems
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -385,12 +441,14 @@ class RunSummary:
             "best_t_selection": self.best_t_selection,
             "labels": list(self.labels),
             "rounds": [r.to_json() for r in self.rounds],
+            "comparisons": [c.to_json() for c in self.comparisons],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSummary:
         required = {"t_train", "curves", "best", "diagnostics", "verdicts", "best_t_selection"}
-        _check_keys("run summary", data, required, {"labels", "rounds"})  # older runs lack them
+        optional = {"labels", "rounds", "comparisons"}  # older runs lack them
+        _check_keys("run summary", data, required, optional)
         curves = {
             label: [CurvePoint.from_json(p) for p in curve]
             for label, curve in data["curves"].items()
@@ -406,4 +464,5 @@ class RunSummary:
             verdicts=list(data["verdicts"]),
             best_t_selection=data["best_t_selection"],
             rounds=[RoundSummary.from_json(r) for r in data.get("rounds", [])],
+            comparisons=[Comparison.from_json(c) for c in data.get("comparisons", [])],
         )

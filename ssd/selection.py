@@ -33,11 +33,10 @@ def split_for(settings: EvalConfig, n_problems: int) -> dict[str, list[int]] | N
 
 
 def _restrict_row(row: EvalRow, keep: list[int], n_samples: int, seed: int) -> EvalRow:
-    """The row's pass@1, its CI and sampled pass@k over the problems `keep` only.
+    """The row's pass@1, its CI, sampled pass@k and per-difficulty pass@1 over `keep` only.
 
-    The per-problem lists stay whole (so a later selection can still read every problem), and so
-    do the code benchmarks' per-difficulty blocks and failure fractions: those remain over all
-    problems.
+    The per-problem lists stay whole (so a later selection can still read every problem) and
+    `reported` names the kept ones; the failure fractions remain over all problems.
     """
     exact = np.asarray(row.pass_at_1_per_problem)[keep]
     correct = np.asarray(row.n_correct_per_problem)[keep]
@@ -50,7 +49,26 @@ def _restrict_row(row: EvalRow, keep: list[int], n_samples: int, seed: int) -> E
             f"pass@{k}": float(np.mean([pass_at_k(n_samples, int(c), k) for c in correct]))
             for k in ks
         },
+        by_difficulty=_by_difficulty(row, keep, seed),
+        reported=list(keep),
     )
+
+
+def _by_difficulty(row: EvalRow, keep: list[int], seed: int) -> dict | None:
+    """pass@1 blocks per level over the kept problems (as ssd.codeeval.summary shapes them)."""
+    if not row.difficulty_per_problem:
+        return row.by_difficulty
+    levels: dict[str, list[float]] = {}
+    for i in keep:
+        levels.setdefault(row.difficulty_per_problem[i], []).append(row.pass_at_1_per_problem[i])
+    return {
+        level: {
+            "n_problems": len(values),
+            "pass@k": {"pass@1": float(np.mean(values))},
+            "pass@k_ci95": {"pass@1": list(bootstrap_ci(values, seed=seed))},
+        }
+        for level, values in sorted(levels.items())
+    }
 
 
 def _selected_row(

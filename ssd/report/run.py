@@ -15,8 +15,10 @@ import numpy as np
 
 from ssd.artifacts import atomic_write_json
 from ssd.report import plots
+from ssd.report.intervals import compare, interval_text, pooled_ci
 from ssd.results import (
     BestPoint,
+    Comparison,
     CurvePoint,
     EvalRow,
     ForkLockDiagnostics,
@@ -62,15 +64,44 @@ def _point(rows: list[EvalRow], t_eff: float) -> CurvePoint:
         pass_at_1_by_difficulty={
             level: float(np.mean([b[level] for b in by_level])) for level in by_level[0]
         },
+        pass_at_1_ci95=pooled_ci(rows),
     )
 
 
-def _curve(replicates: list[Replicate], label: str, t_train: float) -> list[CurvePoint]:
+def _rows_by_t(replicates: list[Replicate], label: str) -> dict[float, list[EvalRow]]:
+    """Each T_eval's rows, one per seed."""
     by_t: dict[float, list[EvalRow]] = {}
     for rep in replicates:
         for row in rep.results[label].rows:
             by_t.setdefault(row.t_eval, []).append(row)
+    return by_t
+
+
+def _curve(replicates: list[Replicate], label: str, t_train: float) -> list[CurvePoint]:
+    by_t = _rows_by_t(replicates, label)
     return [_point(by_t[t], _t_eff(label, t, t_train)) for t in sorted(by_t)]
+
+
+def _best(curve: list[CurvePoint]) -> BestPoint:
+    """The point the selection problems prefer, its CI, and whether the grid brackets it."""
+    point = max(curve, key=lambda p: p.pass_at_1_select)
+    grid = [p.t_eval for p in curve]
+    interior = len(grid) > 2 and min(grid) < point.t_eval < max(grid)
+    return BestPoint(point.t_eval, point.t_eff, point.pass_at_1, point.pass_at_1_ci95, interior)
+
+
+def _comparisons(
+    replicates: list[Replicate], labels: list[str], best: dict[str, BestPoint]
+) -> list[Comparison]:
+    """Each SSD label's best against the base's best and SSD against SSD-as-decoder, paired over
+    the reported problems (every model at its own best T_eval)."""
+    at_best = {label: _rows_by_t(replicates, label)[best[label].t_eval] for label in labels}
+    pairs = [("ssd", "base"), ("ssd", "ssd_as_decoder")]
+    pairs += [(label, "base") for label in ssd_labels(labels)[1:]]
+    return [
+        compare(f"{_title(ours)} best vs {_title(theirs)} best", at_best[ours], at_best[theirs])
+        for ours, theirs in pairs
+    ]
 
 
 def _best_per_seed(replicates: list[Replicate], label: str) -> list[float]:
@@ -146,10 +177,7 @@ def summarize(
     """Curves, best T_eval per decoder, diagnostics and verdicts from per-seed evaluation results."""
     labels = ordered_labels(list(replicates[0].results))
     curves = {label: _curve(replicates, label, t_train) for label in labels}
-    best = {}
-    for label, curve in curves.items():
-        point = max(curve, key=lambda p: p.pass_at_1_select)
-        best[label] = BestPoint(point.t_eval, point.t_eff, point.pass_at_1)
+    best = {label: _best(curve) for label, curve in curves.items()}
     return RunSummary(
         t_train=t_train,
         labels=labels,
@@ -159,6 +187,7 @@ def summarize(
         verdicts=_verdicts(replicates, labels),
         best_t_selection=selection,
         rounds=_rounds(replicates, labels),
+        comparisons=_comparisons(replicates, labels, best),
     )
 
 
@@ -221,12 +250,23 @@ def format_table(summary: RunSummary) -> str:
     lines = [*_table_lines(summary), ""]
     for label in summary.labels:
         b = summary.best[label]
+        edge = "  (grid edge: widen eval.temperatures)" if b.interior is False else ""
+        ci = f" 95% CI {_plain(b.ci95)}" if b.ci95 else ""
         lines.append(
             f"best {_title(label):<15} T_eval={b.t_eval:.2f} (T_eff={b.t_eff:.2f})  "
-            f"pass@1={b.pass_at_1:.4f}"
+            f"pass@1={b.pass_at_1:.4f}{ci}{edge}"
         )
+    lines.extend(_level_lines(summary))
     lines.append(diagnostics_line(summary))
-    lines.extend(summary.verdicts)
+    intervals = {c.name: c for c in summary.comparisons}
+    for verdict in summary.verdicts:
+        lines.append(verdict)
+        c = intervals.get(verdict.split(":")[0])
+        if c is not None:
+            lines.append(
+                f"  95% CI over {c.n_problems} problems (seeds averaged): "
+                f"{interval_text(c.ci95)} -> {_ci_word(c.ci95)}"
+            )
     for entry in summary.rounds:
         if any(len(table or []) > 1 for table in entry.checkpoints_per_seed):
             lines.append(
@@ -234,6 +274,41 @@ def format_table(summary: RunSummary) -> str:
             )
     lines.append(f"best T_eval is {summary.best_t_selection}")
     return "\n".join(lines)
+
+
+def _plain(ci: tuple[float, float] | None) -> str:
+    return "" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
+
+
+def _ci_word(ci: tuple[float, float]) -> str:
+    """What a paired interval allows one to say, and no more."""
+    if ci[0] > 0:
+        return "higher (the interval excludes 0)"
+    if ci[1] < 0:
+        return "lower (the interval excludes 0)"
+    return "not distinguishable (the interval includes 0)"
+
+
+def _level_lines(summary: RunSummary) -> list[str]:
+    """Code benchmarks: pass@1 per difficulty at each label's best T_eval."""
+    at_best = {
+        label: next(p for p in summary.curves[label] if p.t_eval == summary.best[label].t_eval)
+        for label in summary.labels
+    }
+    levels = [
+        lv for lv in ("easy", "medium", "hard") if lv in at_best["base"].pass_at_1_by_difficulty
+    ]
+    levels += sorted(set(at_best["base"].pass_at_1_by_difficulty) - set(levels))
+    if not levels:
+        return []
+    cells = [
+        f"{_title(label)} "
+        + "/".join(
+            f"{at_best[label].pass_at_1_by_difficulty.get(lv, float('nan')):.3f}" for lv in levels
+        )
+        for label in summary.labels
+    ]
+    return [f"pass@1 {'/'.join(levels)} at each best T_eval: " + "; ".join(cells)]
 
 
 def plot(summary: RunSummary, path: Path) -> Path:

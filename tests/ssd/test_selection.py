@@ -94,3 +94,18 @@ def test_checkpoint_choice_follows_the_selection_problems():
     assert step == 250 and [entry.step for entry in table] == [250, 500]
     assert table[0].pass_at_1 == pytest.approx(0.1) and table[1].pass_at_1 == pytest.approx(0.8)
     assert table[0].pass_at_1_select == pytest.approx(0.9)
+
+
+def test_levels_are_reported_on_the_reported_problems_only():
+    """A split's per-difficulty pass@1 comes from its own problems, not the whole set."""
+    split = {"validation": [0, 2], "test": [1, 3]}
+    raw = EvalRow(
+        1.0, 0.5, (0.0, 1.0), [1.0, 0.0, 1.0, 0.5], [4, 0, 4, 2], {"pass@1": 0.625},
+        by_difficulty={"easy": {"pass@k": {"pass@1": 1.0}}, "hard": {"pass@k": {"pass@1": 0.25}}},
+        difficulty_per_problem=["easy", "easy", "hard", "hard"],
+    )  # fmt: skip
+    res = EvalResult("ssd", {"decoder": "plain"}, [raw])
+    (picked,) = apply_selection(res, split, n_samples=4, seed=0).rows
+    assert picked.pass_at_1_by_difficulty() == {"easy": 0.0, "hard": 0.5}
+    assert picked.reported == [1, 3] and picked.reported_per_problem() == [0.0, 0.5]
+    assert EvalRow.from_json(picked.to_json()) == picked
