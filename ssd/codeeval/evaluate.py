@@ -65,16 +65,35 @@ def problem_prompt(problem: Problem) -> Prompt:
 
 
 def _grade_rows(rows: list[dict[str, Any]], problems: dict[str, Problem], bench: Any):
+    """Extract and grade every row's program; identical programs of one problem are graded once.
+
+    A sampled program's verdict is a function of the program and the problem's tests (graders
+    give it no other input), so duplicates, common at low T_eval, share one sandbox run: about
+    half of a tinycode run's samples are repeats.
+    """
     rules = grading_rules(bench)
     codes = [rules.extract_code(row["completion"]) for row in rows]
-    pairs = [(problems[row["prompt_id"]], code) for row, code in zip(rows, codes, strict=True)]
+    pairs = [(row["prompt_id"], code) for row, code in zip(rows, codes, strict=True)]
+    unique = list(dict.fromkeys(pairs))
     verdicts = grade_many(
-        pairs, bench.timeout_s, bench.memory_mb, bench.isolation, bench.workers, rules=rules
+        [(problems[pid], code) for pid, code in unique],
+        bench.timeout_s,
+        bench.memory_mb,
+        bench.isolation,
+        bench.workers,
+        rules=rules,
     )
-    return codes, verdicts
+    by_pair = dict(zip(unique, verdicts, strict=True))
+    return codes, [by_pair[pair] for pair in pairs]
 
 
-def _row(t_eval: float, summary: dict[str, Any], correct: list[int], settings: EvalConfig):
+def _row(
+    t_eval: float,
+    summary: dict[str, Any],
+    correct: list[int],
+    settings: EvalConfig,
+    problems: list[Problem],
+) -> EvalRow:
     """One T_eval's row from the grading summary (ssd/codeeval/summary.py) and correct counts."""
     return EvalRow(
         t_eval=t_eval,
@@ -85,6 +104,10 @@ def _row(t_eval: float, summary: dict[str, Any], correct: list[int], settings: E
         sampled={k: v for k, v in summary["pass@k"].items() if int(k.split("@")[1]) in settings.k},
         by_difficulty=summary.get("by_difficulty", {}),
         fractions=summary["fractions"],
+        # kept per problem so a validation split can report levels on its own problems
+        difficulty_per_problem=[p.difficulty for p in problems]
+        if any(p.difficulty for p in problems)
+        else None,
     )
 
 
@@ -133,6 +156,6 @@ def evaluate_code(spec: CodeBenchmark, request: EvalRequest) -> EvalResult:
         write_jsonl(request.out / f"samples_t{t_eval:g}.jsonl", rows)
         summary = summarize(problems, [r["prompt_id"] for r in rows], verdicts)
         correct = [sum(r["passed"] for r in rows if r["prompt_id"] == p.id) for p in problems]
-        rows_out.append(_row(t_eval, summary, correct, settings))
+        rows_out.append(_row(t_eval, summary, correct, settings, problems))
     decoder = request.decoder.as_dict()
     return EvalResult(request.label, decoder, rows_out, _benchmark_block(bench, problems))
