@@ -22,7 +22,17 @@ from ssd.codeeval.benchmarks import benchmark_of
 from ssd.results import CurvePoint, RunSummary, round_of, ssd_labels
 
 # What makes rows of a sweep different curves, besides T_train and T_eval.
-SETTING_KEYS = ("model", "benchmark", "filter", "top_k", "top_p", "round")
+SETTING_KEYS = (
+    "model",
+    "benchmark",
+    "filter",
+    "top_k",
+    "top_p",
+    "pool",
+    "sft_steps",
+    "lr",
+    "round",
+)
 
 COLUMNS = [
     "model",
@@ -31,6 +41,9 @@ COLUMNS = [
     "t_train",
     "top_k",
     "top_p",
+    "pool",
+    "sft_steps",
+    "lr",
     "t_eval",
     "t_eff",
     "eval_top_k",
@@ -102,6 +115,10 @@ def _setting_columns(cell: Cell) -> dict[str, Any]:
         "t_train": config["sampling"]["temperature"],
         "top_k": config["sampling"]["top_k"],
         "top_p": config["sampling"]["top_p"],
+        # The SSD recipe's other knobs (sweeps/tinycode_recipe.yaml): prompts, steps, lr.
+        "pool": config["data"].get("limit"),
+        "sft_steps": config["finetune"].get("max_steps"),
+        "lr": config["finetune"].get("lr"),
         "eval_top_k": config["eval"]["top_k"],
         "eval_top_p": config["eval"]["top_p"],
         "base_best_pass@1": base_best.pass_at_1,
@@ -116,7 +133,8 @@ def _point_columns(summary: RunSummary, point: CurvePoint) -> dict[str, Any]:
     """One SSD point's columns, with the base at the same T_eval and SSD-as-decoder beside it."""
     base_same = _point_at(summary.curves["base"], point.t_eval)
     decoder = _point_at(summary.curves["ssd_as_decoder"], point.t_eval)
-    low, high = point.pass_at_1_ci95_first_seed or (None, None)
+    # over the reported problems, seeds averaged (older runs: the first seed's interval)
+    low, high = point.pass_at_1_ci95 or point.pass_at_1_ci95_first_seed or (None, None)
     by_level = point.pass_at_1_by_difficulty
     return {
         "t_eval": point.t_eval,
@@ -196,6 +214,8 @@ def setting_name(key: str, value: Any) -> str:
         return f"top-k {value or 'off'}"
     if key == "top_p":
         return f"top-p {value:g}"
+    if key == "lr":
+        return f"lr {value:g}"
     return f"{key} {value}"
 
 
@@ -294,6 +314,7 @@ def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "benchmark": benchmark,
                 "ssd_best_pass@1": best["pass@1"],
                 "ssd_best_at": {k: best[k] for k in ("t_train", "top_k", "top_p", "round")}
+                | {k: best[k] for k in ("pool", "sft_steps", "lr") if best[k] is not None}
                 | {"t_eval": best["t_eval"], "t_eff": best["t_eff"]},
                 "base_best_pass@1": best["base_best_pass@1"],
                 "base_best_t_eval": best["base_best_t_eval"],

@@ -57,8 +57,18 @@ def format_headline(head: dict[str, Any]) -> str:
     """The best SSD number with both baselines beside it, in one line."""
     at = head["ssd_best_at"]
     decoder = head["ssd_as_decoder_best_pass@1"]
+    recipe = "".join(
+        f", {name} {at[key]:g}"
+        for key, name in (
+            ("top_p", "top-p"),
+            ("pool", "pool"),
+            ("sft_steps", "steps"),
+            ("lr", "lr"),
+        )
+        if at.get(key) is not None
+    )
     return (
-        f"{head['model']} on {head['benchmark']}: best SSD {head['ssd_best_pass@1']:.4f} at T_train {at['t_train']:g}, "
+        f"{head['model']} on {head['benchmark']}: best SSD {head['ssd_best_pass@1']:.4f} at T_train {at['t_train']:g}{recipe}, "
         f"T_eval {at['t_eval']:g} (T_eff {at['t_eff']:.2f}) | base best "
         f"{head['base_best_pass@1']:.4f} at T_eval {head['base_best_t_eval']:g} | "
         f"SSD-as-decoder best {'-' if decoder is None else f'{decoder:.4f}'} ({head['selection']})"
