@@ -203,6 +203,17 @@ def _track(tracker: Any, summary: RunSummary, paths: dict[str, Path]) -> None:
     flat = {f"eval/{label}/best_pass@1": b.pass_at_1 for label, b in best.items()}
     flat.update({f"eval/{label}/best_t_eval": b.t_eval for label, b in best.items()})
     flat.update({f"eval/{label}/best_t_eff": b.t_eff for label, b in best.items()})
+    for label, b in best.items():
+        if b.ci95 is not None:
+            (
+                flat[f"eval/{label}/best_pass@1_ci95_low"],
+                flat[f"eval/{label}/best_pass@1_ci95_high"],
+            ) = b.ci95
+    for c in summary.comparisons:  # e.g. compare/ssd_vs_base/diff
+        key = "compare/" + c.name.replace(" best", "").replace(" ", "_").lower()
+        flat.update(
+            {f"{key}/diff": c.diff, f"{key}/ci95_low": c.ci95[0], f"{key}/ci95_high": c.ci95[1]}
+        )
     for label, diag in summary.diagnostics.items():
         flat.update({f"analyze/{label}/{k}": v for k, v in diag.to_json().items() if v is not None})
     tracker.summary(flat)
