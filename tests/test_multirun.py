@@ -78,7 +78,9 @@ def test_two_by_two_grid_runs_every_cell_and_computes_each_stage_once(tmp_path):
     sweep = tmp_path / "sweep"
     assert report([str(sweep), "--wandb", "--wandb-mode", "offline", "--wandb-report"]) == 0
     table = (sweep / "report" / "table.csv").read_text().splitlines()
-    assert table[0].startswith("model,benchmark,filter,t_train,top_k,top_p,t_eval,t_eff,eval_top_k")
+    assert table[0].startswith(
+        "model,benchmark,filter,t_train,top_k,top_p,pool,sft_steps,lr,t_eval,t_eff,eval_top_k"
+    )
     assert len(table) == 1 + 4
     for png in ("heatmap_pass_at_1.png", "pass_at_1_vs_t_eff.png", "best_vs_baselines.png"):
         assert (sweep / "report" / png).stat().st_size > 5_000

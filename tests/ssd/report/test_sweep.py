@@ -181,8 +181,14 @@ def test_each_truncation_setting_gets_its_own_fit_instead_of_one_pooled_curve(ce
     top_10 = _designed(cells[0], 1.0, [(t, 0.6 - 2 * (t - 1.1) ** 2) for t in t_evals], top_k=10)
     rows = cell_rows(plain) + cell_rows(top_10)
     common = ("toy", "toy", cells[0].config["filter"]["name"])
-    top_p = cells[0].config["sampling"]["top_p"]
-    assert list(by_setting(rows)) == [(*common, 0, top_p, 1), (*common, 10, top_p, 1)]
+    config = cells[0].config
+    recipe = (
+        config["sampling"]["top_p"],
+        config["data"]["limit"],
+        config["finetune"]["max_steps"],
+        config["finetune"]["lr"],
+    )
+    assert list(by_setting(rows)) == [(*common, 0, *recipe, 1), (*common, 10, *recipe, 1)]
     assert list(setting_labels(rows).values()) == ["top-k off", "top-k 10"]
     fit_plain, fit_top_10 = teff_fits(rows)
     assert (fit_plain["top_k"], fit_top_10["top_k"]) == (0, 10)
