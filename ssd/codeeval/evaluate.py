@@ -12,13 +12,14 @@ extraction rule, isolation level. A loaded problem set that does not match
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from ssd.artifacts import write_jsonl
 from ssd.cache import identity
 from ssd.codeeval.benchmarks import CodeBenchmark, benchmark_of
-from ssd.codeeval.grading import grade_many
+from ssd.codeeval.grading import Verdict, grade_many
 from ssd.codeeval.problem import Problem, ids_sha256
 from ssd.codeeval.rules import GradingRules, rules_for
 from ssd.codeeval.summary import summarize
@@ -64,27 +65,34 @@ def problem_prompt(problem: Problem) -> Prompt:
     return Prompt(problem.id, problem.question, problem.starter_code)
 
 
-def _grade_rows(rows: list[dict[str, Any]], problems: dict[str, Problem], bench: Any):
+def _grade_rows(
+    rows: list[dict[str, Any]],
+    problems: dict[str, Problem],
+    bench: Any,
+    known: dict[tuple[str, str | None], Verdict] | None = None,
+) -> tuple[list[str | None], list[Verdict]]:
     """Extract and grade every row's program; identical programs of one problem are graded once.
 
     A sampled program's verdict is a function of the program and the problem's tests (graders
     give it no other input), so duplicates, common at low T_eval, share one sandbox run: about
-    half of a tinycode run's samples are repeats.
+    half of a tinycode run's samples are repeats. `known` carries verdicts across calls (one
+    evaluation's T_eval points) and is updated with the new ones.
     """
     rules = grading_rules(bench)
+    known = {} if known is None else known
     codes = [rules.extract_code(row["completion"]) for row in rows]
     pairs = [(row["prompt_id"], code) for row, code in zip(rows, codes, strict=True)]
-    unique = list(dict.fromkeys(pairs))
+    todo = [pair for pair in dict.fromkeys(pairs) if pair not in known]
     verdicts = grade_many(
-        [(problems[pid], code) for pid, code in unique],
+        [(problems[pid], code) for pid, code in todo],
         bench.timeout_s,
         bench.memory_mb,
         bench.isolation,
         bench.workers,
         rules=rules,
     )
-    by_pair = dict(zip(unique, verdicts, strict=True))
-    return codes, [by_pair[pair] for pair in pairs]
+    known.update(zip(todo, verdicts, strict=True))
+    return codes, [known[pair] for pair in pairs]
 
 
 def _row(
@@ -127,6 +135,31 @@ def _benchmark_block(bench: BenchmarkConfig, problems: list[Problem]) -> dict[st
     }
 
 
+def _record(
+    t_eval: float,
+    rows: list[dict[str, Any]],
+    codes: list[str | None],
+    verdicts: list[Verdict],
+    problems: list[Problem],
+    settings: EvalConfig,
+    out: Any,
+) -> EvalRow:
+    """One T_eval's samples with their verdicts on disk, and its row."""
+    for row, code, verdict in zip(rows, codes, verdicts, strict=True):
+        row.update(
+            {
+                "code": code,
+                "passed": verdict.passed,
+                "status": verdict.status,
+                "reason": verdict.reason,
+            }
+        )
+    write_jsonl(out / f"samples_t{t_eval:g}.jsonl", rows)
+    summary = summarize(problems, [r["prompt_id"] for r in rows], verdicts)
+    correct = [sum(r["passed"] for r in rows if r["prompt_id"] == p.id) for p in problems]
+    return _row(t_eval, summary, correct, settings, problems)
+
+
 def evaluate_code(spec: CodeBenchmark, request: EvalRequest) -> EvalResult:
     """Generate, grade and summarize at each T_eval; per-sample verdicts land in `request.out`."""
     settings, generation, seed = request.settings, request.generation, request.seed
@@ -136,26 +169,21 @@ def evaluate_code(spec: CodeBenchmark, request: EvalRequest) -> EvalResult:
     backend, tokenizer = make_sampler(generation, request.model.path)
     by_id = {p.id: p for p in problems}
     prompts = [problem_prompt(p) for p in problems]
-    rows_out = []
-    for t_eval in request.temperatures:
-        rule = replace(request.decoder, temperature=t_eval)
-        rows = generate_rows(
-            backend, tokenizer, prompts, generation, rule, settings.n_samples,
-            settings.max_new_tokens, seed, progress=f"eval T={t_eval}",
-        )  # fmt: skip
-        codes, verdicts = _grade_rows(rows, by_id, bench)
-        for row, code, verdict in zip(rows, codes, verdicts, strict=True):
-            row.update(
-                {
-                    "code": code,
-                    "passed": verdict.passed,
-                    "status": verdict.status,
-                    "reason": verdict.reason,
-                }
-            )
-        write_jsonl(request.out / f"samples_t{t_eval:g}.jsonl", rows)
-        summary = summarize(problems, [r["prompt_id"] for r in rows], verdicts)
-        correct = [sum(r["passed"] for r in rows if r["prompt_id"] == p.id) for p in problems]
-        rows_out.append(_row(t_eval, summary, correct, settings, problems))
+    # Grading T_eval i runs in a thread (its sandbox workers in their own processes) while the
+    # model generates T_eval i+1: the two use different cores. Verdicts are shared across points.
+    known: dict[tuple[str, str | None], Verdict] = {}
+    graded = []
+    with ThreadPoolExecutor(1, thread_name_prefix="grading") as grader:
+        for t_eval in request.temperatures:
+            rule = replace(request.decoder, temperature=t_eval)
+            rows = generate_rows(
+                backend, tokenizer, prompts, generation, rule, settings.n_samples,
+                settings.max_new_tokens, seed, progress=f"eval T={t_eval}",
+            )  # fmt: skip
+            graded.append((t_eval, rows, grader.submit(_grade_rows, rows, by_id, bench, known)))
+        rows_out = [
+            _record(t_eval, rows, *future.result(), problems, settings, request.out)
+            for t_eval, rows, future in graded
+        ]
     decoder = request.decoder.as_dict()
     return EvalResult(request.label, decoder, rows_out, _benchmark_block(bench, problems))
