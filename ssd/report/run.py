@@ -246,11 +246,25 @@ def isolation_line(problem_set: dict[str, Any]) -> str | None:
     return f"graded code ran under: {isolation.get('description', isolation.get('level'))}"
 
 
+def _edge_note(curve: list[CurvePoint], best: BestPoint) -> str:
+    """Why a best T_eval on the grid's edge matters, or does not: a curve still climbing there
+    may peak beyond it; one whose neighbour scores inside the best's interval is on a plateau
+    (SSD-as-decoder under training truncation flattens out at high T_eval)."""
+    if best.interior is not False:
+        return ""
+    grid = [p.t_eval for p in curve]
+    i = grid.index(best.t_eval)
+    neighbour = curve[1 if i == 0 else i - 1]
+    if best.ci95 and best.ci95[0] <= neighbour.pass_at_1 <= best.ci95[1]:
+        return f"  (grid edge, on a plateau: T_eval {neighbour.t_eval:g} scores within its CI)"
+    return "  (grid edge: widen eval.temperatures)"
+
+
 def format_table(summary: RunSummary) -> str:
     lines = [*_table_lines(summary), ""]
     for label in summary.labels:
         b = summary.best[label]
-        edge = "  (grid edge: widen eval.temperatures)" if b.interior is False else ""
+        edge = _edge_note(summary.curves[label], b)
         ci = f" 95% CI {_plain(b.ci95)}" if b.ci95 else ""
         lines.append(
             f"best {_title(label):<15} T_eval={b.t_eval:.2f} (T_eff={b.t_eff:.2f})  "

@@ -107,3 +107,30 @@ def test_isolation_line_says_how_graded_code_was_confined():
     assert isolation_line(described) == "graded code ran under: rlimits, uid 1000"
     assert isolation_line({"isolation": {"level": "bwrap"}}) == "graded code ran under: bwrap"
     assert isolation_line({"benchmark": "toy"}) is None
+
+
+def _points(values: dict[float, float]) -> list:
+    from ssd.results import CurvePoint
+
+    return [
+        CurvePoint(t, t, v, v, v, 0.0, [v], v, None, {}, {}, (v - 0.03, v + 0.03))
+        for t, v in values.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    "values,note",
+    [
+        ({0.5: 0.4, 1.0: 0.6, 1.5: 0.5}, ""),  # interior: nothing to say
+        ({0.5: 0.4, 1.0: 0.5, 1.5: 0.6}, "(grid edge: widen eval.temperatures)"),  # climbing
+        ({0.5: 0.4, 1.0: 0.59, 1.5: 0.6}, "(grid edge, on a plateau: T_eval 1 scores within"),
+        ({0.5: 0.6, 1.0: 0.58, 1.5: 0.3}, "(grid edge, on a plateau: T_eval 1 scores within"),
+    ],
+)
+def test_a_best_t_eval_on_the_grid_edge_says_whether_the_curve_still_climbs(values, note):
+    """The edge note compares the edge's neighbour with the best point's interval."""
+    from ssd.report.run import _best, _edge_note
+
+    curve = _points(values)
+    text = _edge_note(curve, _best(curve))
+    assert (note in text) if note else text == ""
