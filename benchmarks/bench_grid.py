@@ -74,15 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--t-eval", default="0.6,0.9,1.2", help="comma-separated T_eval values")
     parser.add_argument(
         "--experiment",
-        default="default",
-        help="experiment preset for every cell (e.g. smoke), or 'default' for the embedded default",
+        default="toy",
+        help="experiment preset for every cell: toy (the fork/lock toy), smoke, tinycode, ...",
     )
     parser.add_argument("--replicates", type=int, default=3, help="seeds per cell")
     parser.add_argument(
         "--skip-naive", action="store_true", help="skip the one-cache-per-cell comparison"
     )
     args = parser.parse_args(argv)
-    preset = [] if args.experiment == "default" else [f"experiment={args.experiment}"]
+    preset = [f"experiment={args.experiment}"]
     extra = [*preset, f"replicates={args.replicates}", "logger=none"]
     n_train, n_eval = len(args.t_train.split(",")), len(args.t_eval.split(","))
     cells = [(a, b) for a in args.t_train.split(",") for b in args.t_eval.split(",")]

@@ -1,4 +1,4 @@
-"""The embedded default task: a synthetic fork/lock token language with an exact pass@1.
+"""The fork/lock toy (experiment=toy): a synthetic token language with an exact pass@1.
 
 A solution to instance i is a fixed-length token sequence: each fork (2-3 valid next tokens) is
 followed by a chain of locks (one valid token, a distractor tail; "hard" locks have one strong wrong
