@@ -11,6 +11,7 @@ spec (ssd/codeeval/benchmarks) loads the problems and names the samples' id fiel
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -119,17 +120,25 @@ def read_samples(path: Path, id_key: str) -> list[tuple[str, str, str]]:
     if not path.is_file():
         raise InputError(f"samples file not found: {path}")
     rows = []
-    with open(path, encoding="utf-8") as stream:
-        for lineno, line in enumerate(stream, 1):
+    with open(path, "rb") as stream:  # bytes, so that bad UTF-8 is reported with its line
+        for lineno, raw in enumerate(stream, 1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{where}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"{where}: not JSON ({exc.msg})") from exc
+            except RecursionError as exc:
+                raise InputError(f"{where}: not JSON (nested too deeply)") from exc
             if not isinstance(row, dict) or id_key not in row or "completion" not in row:
                 raise InputError(f"{where}: a row needs {id_key!r} and 'completion'")
+            if not isinstance(row[id_key], str | int) or isinstance(row[id_key], bool):
+                raise InputError(f"{where}: {id_key!r} must be a string or an integer")
             if not isinstance(row["completion"], str):
                 raise InputError(f"{where}: 'completion' must be a string")
             rows.append((str(row[id_key]), row["completion"], where))
@@ -193,6 +202,11 @@ def _grade(args: argparse.Namespace) -> int:
     verdicts = grade_many(
         pairs, timeout, args.memory_mb, args.isolation, args.workers, not args.no_progress, rules
     )
+    # An empty completion is a sample that failed, not bad input: say so in its reason.
+    verdicts = [
+        dataclasses.replace(v, reason="empty completion") if not text.strip() else v
+        for (_, text, _), v in zip(samples, verdicts, strict=True)
+    ]
     sampled = {pid for pid, _, _ in samples}
     graded = [p for p in problems.values() if p.id in sampled]
     summary = {"benchmark": args.benchmark, **summarize(graded, [s[0] for s in samples], verdicts)}
