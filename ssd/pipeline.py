@@ -25,6 +25,7 @@ from ssd.data import load_prompts
 from ssd.disk_estimate import check_space
 from ssd.job_tasks import task_rank, wait_for_task_zero
 from ssd.preflight import preflight
+from ssd.report.html import run_page, write_page
 from ssd.report.run import format_table, isolation_line, summarize, write_report
 from ssd.results import EvalResult, RunSummary
 from ssd.selection import split_for
@@ -88,7 +89,7 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
         print(format_table(summary))
         if sandbox := isolation_line(read_json(paths["results"]).get("problem_set", {})):
             print(sandbox)
-        print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}")
+        print(f"\nresults: {paths['results']}\nplot:    {paths['plot']}\npage:    {paths['page']}")
         _track(tracker, summary, paths)
         exit_code = 0
         return summary.to_json()
@@ -136,6 +137,8 @@ def _publish(done: StageOutput, output_dir: Path) -> tuple[RunSummary, dict[str,
     paths = {"results": output_dir / "results.json", "plot": output_dir / "pass_at_1.png"}
     atomic_write_json(paths["results"], results)
     shutil.copyfile(done.path / "pass_at_1.png", paths["plot"])
+    # Rendered here, not copied: the page names this job's run record, and older records lack one.
+    paths["page"] = write_page(output_dir / "report.html", run_page(results, paths["plot"]))
     return RunSummary.from_json(results["summary"]), paths
 
 

@@ -1,6 +1,7 @@
-"""`ssd report DIR`: a sweep (or one run) as a CSV table, a printed table, PNGs and a W&B run.
+"""`ssd report DIR`: a sweep (or one run) as a CSV table, a printed table, PNGs, a self-contained
+report.html (ssd/report/html.py) and a W&B run.
 
-ssd report outputs/multirun/2026-11-22_10-00-00            # table + PNGs into DIR/report/
+ssd report outputs/multirun/2026-11-22_10-00-00            # table, PNGs, report.html into DIR/report/
 ssd report DIR --wandb                                      # also one W&B run (offline without a key)
 ssd report DIR --wandb-report --entity ME --project P       # also a W&B report page (online only)
 """
@@ -17,8 +18,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ssd.artifacts import atomic_write_json, atomic_write_text
+from ssd.report.html import sweep_page, write_page
 from ssd.report.sweep import COLUMNS, collect, headline, row_optima, teff_fits
-from ssd.report.sweep_plots import plot_best, plot_heatmap, plot_teff
+from ssd.report.sweep_plots import plot_best, plot_curves, plot_heatmap, plot_teff
 from ssd.report.sweep_text import format_fits, format_headline, format_optima, format_rows
 from ssd.tracking import group_name, wandb_mode
 
@@ -201,6 +203,9 @@ def cli(args: argparse.Namespace) -> int:
     paths["heatmap"] = plot_heatmap(rows, out / "heatmap_pass_at_1.png")
     paths["teff"] = plot_teff(rows, fits, out / "pass_at_1_vs_t_eff.png")
     paths["best"] = plot_best(heads, out / "best_vs_baselines.png")
+    paths["curves"] = plot_curves(rows, out / "pass_at_1_vs_t_eval.png")
+    page = sweep_page(args.directory, rows, fits, heads, optima, paths)
+    paths["page"] = write_page(out / "report.html", page)
     print(format_rows(rows))
     print(f"\n{format_optima(optima)}")
     print(format_fits(fits))

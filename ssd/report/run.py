@@ -3,7 +3,8 @@
 `summarize(replicates, t_train)` is pure: it averages each decoder's pass@1 over seeds, finds best
 T_eval, and words a verdict only as strong as the numbers; it returns an `ssd.results.RunSummary`.
 Its lock/fork diagnostics are the analyze stage's (ssd/stages/analyze.py), never recomputed here.
-`write_report` writes results.json, the pass@1-vs-T PNG; `format_table` is the printed table.
+`write_report` writes results.json, the pass@1-vs-T PNG and report.html (ssd/report/html.py);
+`format_table` is the printed table.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ssd.artifacts import atomic_write_json
+from ssd.artifacts import atomic_write_json, read_json
 from ssd.report import plots
 from ssd.report.intervals import compare, interval_text, pooled_ci
 from ssd.results import (
@@ -326,21 +327,33 @@ def _level_lines(summary: RunSummary) -> list[str]:
 
 
 def plot(summary: RunSummary, path: Path) -> Path:
-    """pass@1 vs T_eval and vs T_eff, mean over seeds with the min-max band."""
-    fig, axes = plots.pyplot().subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, x_key in zip(axes, ("t_eval", "t_eff"), strict=True):
+    """pass@1 vs T_eval and vs T_eff, mean over seeds, band = the 95% CI over problems (older
+    runs: min..max over seeds). One panel at T_train = 1: T_eff = T_eval, the panels would match."""
+    x_keys = ("t_eval",) if summary.t_train == 1.0 else ("t_eval", "t_eff")
+    fig, axes = plots.pyplot().subplots(
+        1, len(x_keys), figsize=(11 if len(x_keys) == 2 else 6.5, 4), sharey=True, squeeze=False
+    )
+    points = [p for curve in summary.curves.values() for p in curve]
+    ci = all(p.pass_at_1_ci95 for p in points)
+    for ax, x_key in zip(axes[0], x_keys, strict=True):
         for label in summary.labels:
             curve = summary.curves[label]
             x = [getattr(p, x_key) for p in curve]
             ax.plot(x, [p.pass_at_1 for p in curve], marker="o", label=_title(label))
-            ax.fill_between(
-                x, [p.pass_at_1_min for p in curve], [p.pass_at_1_max for p in curve], alpha=0.2
+            low, high = zip(
+                *(p.pass_at_1_ci95 if ci else (p.pass_at_1_min, p.pass_at_1_max) for p in curve),
+                strict=True,
             )
+            ax.fill_between(x, low, high, alpha=0.2)
         ax.set_xlabel("T_eval" if x_key == "t_eval" else "T_eff = T_train * T_eval (base: T_eval)")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("exact pass@1")
-    axes[0].legend()
-    fig.suptitle(f"SSD, T_train={summary.t_train}: mean over seeds, band = min..max")
+    axes[0][0].set_ylabel("exact pass@1")
+    axes[0][0].legend()
+    band = "95% CI over problems" if ci else "min..max over seeds"
+    same = " (T_eff = T_eval)" if len(x_keys) == 1 else ""
+    fig.suptitle(
+        f"SSD, T_train={summary.t_train}{same}: mean over seeds, band = {band}", fontsize=10
+    )
     return plots.save_png(fig, path)
 
 
@@ -353,4 +366,7 @@ def write_report(output_dir: Path, summary: RunSummary, meta: dict[str, Any]) ->
     png = plot(summary, output_dir / "pass_at_1.png")
     results = output_dir / "results.json"
     atomic_write_json(results, {**meta, "summary": summary.to_json()})
-    return {"results": results, "plot": png}
+    from ssd.report.html import run_page, write_page  # lazy: html imports this module
+
+    page = write_page(output_dir / "report.html", run_page(read_json(results), png))
+    return {"results": results, "plot": png, "page": page}

@@ -1,4 +1,5 @@
-"""The sweep report's PNGs: pass@1 over T_train x T_eval, pass@1 vs T_eff, best SSD vs baselines.
+"""The sweep report's PNGs: pass@1 over T_train x T_eval, pass@1 vs T_eval (with 95% CIs) and vs
+T_eff, best SSD vs baselines.
 
 Each takes the tidy rows of `ssd.report.sweep.collect` and draws one panel per setting (model,
 benchmark, filter, training truncation, round), so a truncation or rounds sweep is not flattened
@@ -77,6 +78,31 @@ def plot_teff(rows: list[dict[str, Any]], fits: list[dict[str, Any]], path: Path
         ax.set_xlabel("T_eff = T_train · T_eval")
         ax.set_ylabel("SSD pass@1")
         ax.set_title(fit["label"], fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return plots.save_png(fig, path)
+
+
+def plot_curves(rows: list[dict[str, Any]], path: Path) -> Path:
+    """SSD pass@1 vs T_eval, one line per T_train with its 95% CI over problems as a band (points
+    without one, from older runs, get none), one panel per setting: the intervals the heatmap
+    cannot show."""
+    groups, labels = by_setting(rows), setting_labels(rows)
+    fig, axes = _panels(len(groups), 6, 4)
+    for ax, (setting, members) in zip(axes, groups.items(), strict=True):
+        for t_train in sorted({r["t_train"] for r in members}):
+            pts = sorted((r for r in members if r["t_train"] == t_train), key=lambda r: r["t_eval"])
+            x = [r["t_eval"] for r in pts]
+            ax.plot(x, [r["pass@1"] for r in pts], marker="o", label=f"T_train={t_train:g}")
+            if all(r["pass@1_ci95_low"] is not None for r in pts):
+                low, high = (
+                    [r["pass@1_ci95_low"] for r in pts],
+                    [r["pass@1_ci95_high"] for r in pts],
+                )
+                ax.fill_between(x, low, high, alpha=0.2)
+        ax.set_xlabel("T_eval")
+        ax.set_ylabel("SSD pass@1 (band: 95% CI over problems)")
+        ax.set_title(labels[setting], fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return plots.save_png(fig, path)

@@ -85,6 +85,7 @@ def test_the_plot_draws_pass_at_1_against_t_eval_and_t_eff(
     smoke, pipeline_outputs, recorded_figures, check_png, tmp_path
 ):
     _, _, summary = smoke
+    summary = replace(summary, t_train=1.5)  # two panels (at T_train 1 they would be the same)
     path = plot(summary, tmp_path / "pass_at_1.png")
     fig = recorded_figures["pass_at_1.png"]
     assert len(fig.axes) == 2
@@ -94,12 +95,13 @@ def test_the_plot_draws_pass_at_1_against_t_eval_and_t_eff(
             curve = summary.curves[label]
             assert list(line.get_xdata()) == [getattr(p, x_key) for p in curve]
             assert list(line.get_ydata()) == [p.pass_at_1 for p in curve]
-        assert len(ax.collections) == 3  # one min..max band per curve
+        assert len(ax.collections) == 3  # one 95% CI band per curve
     assert fig.axes[0].get_xlabel() == "T_eval" and fig.axes[1].get_xlabel().startswith("T_eff")
     assert fig.axes[0].get_ylabel() == "exact pass@1" and fig.axes[0].get_legend() is not None
-    assert "T_train=1.0" in fig.get_suptitle()
+    assert "T_train=1.5" in fig.get_suptitle() and "95% CI" in fig.get_suptitle()
     check_png(path, fig)
-    check_png(pipeline_outputs.run / "pass_at_1.png", size_inches=(11, 4))  # the pipeline's own
+    # the pipeline's own, at T_train 1: one panel (tests/ssd/report/test_html.py)
+    check_png(pipeline_outputs.run / "pass_at_1.png", size_inches=(6.5, 4))
 
 
 def test_isolation_line_says_how_graded_code_was_confined():
