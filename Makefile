@@ -26,10 +26,16 @@ run: install  ## the embedded default: SSD on the fork/lock toy, end to end, on 
 smoke: install  ## the whole pipeline, tiny (< 60 s)
 	$(PY) train.py experiment=smoke
 
-system-deps:  ## bubblewrap isolates graded code (as root with apt; otherwise grading warns and uses rlimits)
-	@if ! command -v bwrap >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
-	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }; \
+# bubblewrap isolates graded code (without it grading warns and uses rlimits); chromium renders
+# report.html in the default suite (tests/ssd/report/test_html.py fails without it). Installed as
+# root with apt, only what is missing; elsewhere install them yourself.
+system-deps:  ## bubblewrap (sandbox for graded code) and chromium (report-page tests), as root with apt
+	@missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }; \
 	fi
 
 test: install system-deps  ## the default suite: everything but the vllm and gpu markers
