@@ -255,9 +255,10 @@ def _edge_note(curve: list[CurvePoint], best: BestPoint) -> str:
         return ""
     grid = [p.t_eval for p in curve]
     i = grid.index(best.t_eval)
-    neighbour = curve[1 if i == 0 else i - 1]
-    if best.ci95 and best.ci95[0] <= neighbour.pass_at_1 <= best.ci95[1]:
-        return f"  (grid edge, on a plateau: T_eval {neighbour.t_eval:g} scores within its CI)"
+    if len(curve) > 1:  # one T_eval (a sweep cell) has no neighbour to compare
+        neighbour = curve[1 if i == 0 else i - 1]
+        if best.ci95 and best.ci95[0] <= neighbour.pass_at_1 <= best.ci95[1]:
+            return f"  (grid edge, on a plateau: T_eval {neighbour.t_eval:g} scores within its CI)"
     return "  (grid edge: widen eval.temperatures)"
 
 
