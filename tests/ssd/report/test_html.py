@@ -8,6 +8,7 @@ dumps the DOM and takes the screenshot.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -70,6 +71,7 @@ def _render(page: Path, tmp_path: Path) -> tuple[_Page, np.ndarray]:
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
+        "--disable-dev-shm-usage",  # containers' /dev/shm is small
         "--hide-scrollbars",
         "--host-resolver-rules=MAP * ~NOTFOUND",  # a page that reached out would get nothing
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
@@ -86,13 +88,14 @@ def _render(page: Path, tmp_path: Path) -> tuple[_Page, np.ndarray]:
 
 
 def _check_offline(page: Path) -> None:
-    """No URL anywhere in the file, and every image inlined."""
+    """No URL anywhere in the file, nor inside its inlined PNGs, and every image inlined."""
     data = page.read_bytes()
     assert not URL.search(data), URL.search(data)
+    for png in re.findall(rb"data:image/png;base64,([A-Za-z0-9+/=]+)", data):
+        assert not URL.search(base64.b64decode(png))
     assert b"<script" not in data and b"<link" not in data
-    assert re.findall(rb'src="([a-z]+):', data) and set(re.findall(rb'src="([a-z]+):', data)) == {
-        b"data"
-    }
+    sources = re.findall(rb'(?:src|href)="([^"]*)"', data)
+    assert sources and all(s.startswith(b"data:image/png;base64,") for s in sources)
 
 
 def _check_screenshot(image: np.ndarray) -> None:
