@@ -7,6 +7,9 @@ Their tokenizers are their own (ssd/toy/tokenizer.py, ssd/tinycode/tokenizer.py)
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,28 @@ hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU ops on `threads` threads here and in the processes started meanwhile (training
+    workers read the variables at import), restored after; None leaves torch's default."""
+    if threads is None:
+        yield
+        return
+    saved_env, saved_threads = {v: os.environ.get(v) for v in THREAD_VARS}, torch.get_num_threads()
+    os.environ.update(dict.fromkeys(THREAD_VARS, str(threads)))
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved_threads)
+        for var, value in saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def build_tiny_model(tokenizer: PreTrainedTokenizerFast, arch: Any, seed: int) -> PreTrainedModel:

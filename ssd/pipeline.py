@@ -76,10 +76,13 @@ def run(cfg: DictConfig, output_dir: Path, tracker_factory: Any = None) -> dict[
     tracker = (tracker_factory or make_tracker)(config.logger, output_dir, config.name, resolved)
 
     def compute(folder: Path) -> dict[str, Any]:
+        from ssd.models import cpu_threads  # torch: only a run that computes needs it
+
         pool = prompts or load_prompts(config.data, config.toy)
         pool_overlap = overlap or _check_pool(config, pool)
         check_space(config, cache, pool)  # refuse before compute when the disk cannot hold it
-        summary = _run_stages(config, cache, pool, pool_overlap, folder, tracker, resolved)
+        with cpu_threads(config.cpu_threads):
+            summary = _run_stages(config, cache, pool, pool_overlap, folder, tracker, resolved)
         return {"best": summary.to_json()["best"]}
 
     exit_code = 1

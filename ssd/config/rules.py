@@ -359,6 +359,7 @@ RULES: dict[str, Rule] = {
     "replicates": Int(1),
     "rounds": Int(1),
     "name": LABEL,
+    "cpu_threads": Optional(Int(1)),
 }
 
 

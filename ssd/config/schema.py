@@ -421,6 +421,10 @@ class Config:
     # SSD rounds: round r samples from round r-1's fine-tuned model
     rounds: int = keyed(KeyRole.PIPELINE, 1)
     name: str = keyed(KeyRole.RUNTIME, "ssd")  # free label for the run (W&B run name prefix)
+    # torch's CPU threads for this process and the workers it starts; None = torch's default (one
+    # per core). Tiny models gain nothing from more than one, and lose ~10x when another job
+    # keeps a core busy (intra-op threads wait on each other): the tinycode preset sets 1.
+    cpu_threads: int | None = keyed(KeyRole.RUNTIME, None)
 
 
 def register_configs() -> None:

@@ -34,3 +34,29 @@ def test_chat_template_and_stop_tokens_are_qwen_style(tiny_code_model_dir):
     ends = {tokenizer.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|im_end|>")}
     assert set(stop_token_ids(tokenizer)) == ends  # EOS and the turn's end token
     assert tokenizer.padding_side == "left" and tokenizer.pad_token is not None
+
+
+def test_cpu_threads_applies_to_torch_and_to_started_processes_then_restores(monkeypatch):
+    """cpu_threads=N: torch here, and OMP/MKL for the workers a run starts; put back after."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    from ssd.models import THREAD_VARS, cpu_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "7")
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+        child = subprocess.run(
+            [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert child.stdout.strip() == "1"
+    assert torch.get_num_threads() == before
+    assert "OMP_NUM_THREADS" not in os.environ and os.environ["MKL_NUM_THREADS"] == "7"
+    with cpu_threads(None):  # torch's default: nothing touched
+        assert torch.get_num_threads() == before and THREAD_VARS[0] not in os.environ
