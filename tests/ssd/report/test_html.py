@@ -160,3 +160,14 @@ def test_the_run_png_has_one_panel_when_t_train_is_1(pipeline_outputs, recorded_
     plot(replace(summary, t_train=1.5), tmp_path / "two.png")
     first, second = recorded_figures["two.png"].axes
     assert second.get_xlabel().startswith("T_eff")
+
+
+def test_a_url_in_the_data_is_shown_but_not_linked(pipeline_outputs):
+    """A config or record value that holds a URL keeps no "scheme://" in the file (it reads the
+    same in the browser: the colon is an entity), so no browser or scanner takes it for a link."""
+    results = json.loads((pipeline_outputs.run / "results.json").read_text())
+    results["config"]["data"]["hf_dataset"] = "https://example.org/data"
+    results["problem_set"]["source"] = "http://example.org/problems"
+    page = run_page(results, pipeline_outputs.run / "pass_at_1.png")
+    assert not URL.search(page.encode())
+    assert "https&#58;//example.org/data" in page and "http&#58;//example.org/problems" in page
