@@ -1,9 +1,10 @@
 """Grade programs against a problem's tests: one at a time, or many in a process pool.
 
 `grade(problem, code)` returns a `Verdict`; `grade_many(pairs)` grades (problem, code) pairs in
-parallel with a progress bar. Programs run in `ssd.sandbox.harness`'s warm sandbox, a worker per test with
-its own time budget, and stop at the first failure as LiveCodeBench's evaluator does; expected
-outputs stay here, outside the sandbox.
+parallel with a progress bar. Programs run in `ssd.sandbox.harness`'s warm sandbox: under strict a
+forked worker per test with its own time budget; under ml_ssd / lcb one forked worker per program
+running all its tests as that official tool's child process does (`ssd.sandbox.official`). All stop
+at the first failure; expected outputs and the comparison stay here, outside the sandbox.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from multiprocessing.util import Finalize
 
 from tqdm import tqdm
 
 from ssd.codeeval.problem import Problem, check_program
-from ssd.codeeval.rules import LCB_PRELUDE, RULES, GradingRules
+from ssd.codeeval.rules import LCB_PRELUDE, OFFICIAL_MEMORY_MB, RULES, GradingRules
 from ssd.config.choices import Grader
 from ssd.sandbox.harness import close_runners, runner
 
@@ -52,6 +53,8 @@ class Verdict:
         tests_passed: Tests passed before the first failure.
         tests_total: Tests of the problem (HumanEval: 1, its check()).
         wall_s: Seconds the tests ran.
+        grader: Whose rule decided it (`GradingRules.provenance`: for ml_ssd and lcb, the
+            official repository and the commit whose verdict this reproduces).
     """
 
     passed: bool
@@ -60,6 +63,7 @@ class Verdict:
     tests_passed: int
     tests_total: int
     wall_s: float = 0.0
+    grader: str = ""
 
 
 def compare_stdout(got: str, expected: str) -> bool:
@@ -80,24 +84,80 @@ def compare_stdout(got: str, expected: str) -> bool:
     return True
 
 
-def compare_str(got_json: str | None, expected: str) -> bool:
-    """ml-ssd's functional comparison: str(return value) against str(JSON-parsed expected) (the
-    stripped text when it is not JSON), line by line with the Decimal fallback, as stdout."""
+def compare_ml_ssd_value(got: str | None, expected: str) -> bool:
+    """ml-ssd's functional comparison (livecodebench_utils.py:614-652 then :545-553): the
+    expected output stripped and JSON-parsed (else kept as text), then str() of it against
+    str(prediction) (the worker sends that string) by compare_stdout's rule."""
+    if got is None:
+        return False
+    want_text = expected.strip()
     try:
-        got = json.loads(got_json) if got_json is not None else None
+        want = json.loads(want_text)
+    except (ValueError, RecursionError):
+        want = want_text.strip()
+    return compare_stdout(got, want if isinstance(want, str) else str(want))
+
+
+def compare_lcb_value(got_json: str | None, expected_json: str) -> bool:
+    """lcb_runner's functional comparison (testing_util.py:249, :265-274, then
+    compute_code_generation_metrics.py:73-80): `prediction == json.loads(expected)`, truthy;
+    a numpy array's elementwise answer counts by its first item when it has exactly one
+    (an ambiguous truth value is a runtime error there)."""
+    if got_json is None:
+        return False
+    try:  # lcb_runner parses under its raised int-to-str limit (50000 digits)
+        want = json.loads(expected_json, parse_int=_lcb_int)
+        got = json.loads(got_json, parse_int=_lcb_int)
     except (ValueError, RecursionError):
         return False
+    if isinstance(got, dict) and "__ssd_unequal__" in got:
+        return False
+    if isinstance(got, dict) and "__ssd_ndarray__" in got:
+        import numpy as np
+
+        try:
+            result = np.array(got["__ssd_ndarray__"], dtype=got.get("dtype")) == want
+            if isinstance(result, np.ndarray):
+                return result.size == 1 and bool(result.item(0))
+            return bool(result)
+        except (TypeError, ValueError, DeprecationWarning):
+            return False
+    return _equal(got, want)
+
+
+def _lcb_int(text: str) -> int:
+    """int(text) under lcb_runner's limit (compute_code_generation_metrics.py:7), whatever this
+    process's own."""
+    if len(text.lstrip("-")) > 50000:
+        raise ValueError("Exceeds the limit (50000 digits) for integer string conversion")
+    return int(Decimal(text))
+
+
+def _equal(got, want) -> bool:
+    """Python ==, except that a tagged value (a tuple inside a list, a set...) is never equal."""
+    if isinstance(got, dict) and ("__ssd_unequal__" in got or "__ssd_ndarray__" in got):
+        return False
+    if isinstance(got, list):
+        return (
+            isinstance(want, list)
+            and len(got) == len(want)
+            and all(_equal(a, b) for a, b in zip(got, want, strict=True))
+        )
+    if isinstance(got, dict):
+        return (
+            isinstance(want, dict)
+            and got.keys() == want.keys()
+            and all(_equal(got[k], want[k]) for k in got)
+        )
     try:
-        want = json.loads(expected.strip())
-    except (ValueError, RecursionError):
-        want = expected.strip()
-    return isinstance(got, str) and compare_stdout(
-        got, want if isinstance(want, str) else str(want)
-    )
+        return bool(got == want)
+    except Exception:  # noqa: BLE001  (an exotic == fails there too: a runtime error)
+        return False
 
 
 def compare_value(got_json: str | None, expected_json: str) -> bool:
-    """LiveCodeBench's functional comparison: return value == JSON-parsed expected output."""
+    """strict's functional comparison: the JSON round trip of the return value == the
+    JSON-parsed expected output (tuples anywhere count as lists)."""
     if got_json is None:
         return False
     try:
@@ -133,12 +193,25 @@ def grade(
     Args:
         problem: The problem; its testtype picks the protocol.
         code: The program (LCB) or completion (HumanEval); None when no code was found.
-        timeout_s: Per test (LCB; ml_ssd rules: the base of one global budget) or for the whole
-            program (HumanEval).
-        memory_mb: Address-space limit.
+        timeout_s: Per test (strict; lcb: its signal.alarm) and the base of the program's
+            budget (5 + (timeout_s + 1) per test: the official tools' global timeout), or for
+            the whole program (HumanEval).
+        memory_mb: Address-space limit (official modes: at least OFFICIAL_MEMORY_MB).
         isolation: Sandbox isolation, as in `ssd.sandbox.execution.run_program`.
-        rules: Test selection, program rewriting, comparison and timeout policy.
+        rules: Test selection, extraction, how the tests run, comparison and timeout policy.
     """
+    verdict = _grade(problem, code, timeout_s, memory_mb, isolation, rules)
+    return replace(verdict, grader=rules.provenance)
+
+
+def _grade(
+    problem: Problem,
+    code: str | None,
+    timeout_s: float,
+    memory_mb: int,
+    isolation: str | None,
+    rules: GradingRules,
+) -> Verdict:
     check = problem.testtype == "check"
     tests = (("", ""),) if check else select_tests(problem, rules.tests)
     total = len(tests)
@@ -146,19 +219,12 @@ def grade(
         raise ValueError(f"problem {problem.id} has no tests")
     if code is None:
         return Verdict(False, "no_code", "no code block in the answer", 0, total)
-    budget = (timeout_s + 1) * total + 5 if rules.global_timeout and not check else None
-    cases = _run(
-        problem, code, [t[0] for t in tests], budget or timeout_s, memory_mb, isolation, rules
-    )
+    cases = _run(problem, code, [t[0] for t in tests], timeout_s, memory_mb, isolation, rules)
     wall, passed = 0.0, 0
     with contextlib.closing(cases):
         for case, (_, expected) in zip(cases, tests, strict=False):
             wall += case.wall_s
             where = "" if check else f"test {passed + 1}/{total}: "
-            if budget is not None and wall > budget:
-                return Verdict(
-                    False, "timeout", f"{where}over the {budget:g} s budget", passed, total, wall
-                )
             if case.status != "ok":
                 status, kind = case.status, case.error.split(":")[0]
                 if check and status == "runtime_error" and kind == "AssertionError":
@@ -184,14 +250,17 @@ def _run(
     isolation: str | None,
     rules: GradingRules,
 ):
-    """The sandbox's results, one per input, for the program as `rules` rewrite it."""
+    """The sandbox's results, one per input, for the program under `rules`."""
     if problem.testtype == "check":
         program = check_program(problem, code)
         return runner(memory_mb, isolation).run(program, [""], "script", None, timeout_s)
-    program = rules.program(code, problem.testtype, problem.func_name)
-    prelude = rules.stdin_prelude() if problem.testtype == "stdin" else rules.prelude
+    if rules.official:
+        spec = {"grader": rules.official, "testtype": problem.testtype}
+        spec["func_name"] = problem.func_name if problem.testtype == "functional" else None
+        box = runner(max(memory_mb, OFFICIAL_MEMORY_MB), isolation)
+        return box.run(code, inputs, "stdin", None, timeout_s, official=spec)
     return runner(memory_mb, isolation).run(
-        program, inputs, problem.testtype, problem.func_name, timeout_s, prelude
+        code, inputs, problem.testtype, problem.func_name, timeout_s, rules.prelude
     )
 
 
@@ -201,7 +270,9 @@ def _compare(problem: Problem, case, expected: str, rules: GradingRules) -> tupl
         return True, ""  # a check program passes by running to the end
     if problem.testtype == "stdin":
         return compare_stdout(case.stdout, expected), case.stdout
-    compare = compare_str if rules.functional == "str" else compare_value
+    compare = {"ml_ssd": compare_ml_ssd_value, "lcb": compare_lcb_value}.get(
+        rules.official or "", compare_value
+    )
     return compare(case.value, expected), str(case.value)
 
 
@@ -257,7 +328,15 @@ def grade_many(
         for i in todo:
             problem = pairs[i][0]
             total = 1 if problem.testtype == "check" else len(select_tests(problem, rules.tests))
-            verdicts[i] = Verdict(False, "runtime_error", "the program killed its grader", 0, total)
+            verdicts[i] = Verdict(
+                False,
+                "runtime_error",
+                "the program killed its grader",
+                0,
+                total,
+                0.0,
+                rules.provenance,
+            )
             bar.update()
     return verdicts  # type: ignore[return-value]
 

@@ -46,6 +46,8 @@ def summarize(problems: list[Problem], ids: list[str], verdicts: list[Verdict]) 
         "samples_per_problem": {"min": min(ns.values()), "max": max(ns.values())},
         **block(problems),
         "fractions": {s: counts.get(s, 0) / len(verdicts) for s in STATUSES},
+        # Whose verdicts these are: under ml_ssd / lcb the official repository@commit mirrored.
+        "graded_by": sorted({v.grader for v in verdicts if v.grader}),
     }
     levels = sorted({p.difficulty for p in problems if p.difficulty})
     if levels:

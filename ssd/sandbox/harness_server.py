@@ -61,7 +61,10 @@ def _serve(inbox: _Inbox, root: str, scratch: str, in_pidns: bool) -> None:
                     os.unlink(scratch)
                 os.makedirs(scratch, exist_ok=True)
             os.chdir(scratch)
-            _run_job(job, root, inbox)
+            if job.get("official"):
+                _run_official_job(job, root, inbox)
+            else:
+                _run_job(job, root, inbox)
         finally:
             _sweep(scratch, in_pidns)
             _emit({"end": job["id"]})
@@ -152,6 +155,163 @@ def _run_case(code, job: dict, in_path: str, inbox: _Inbox) -> dict | None:
     if record["status"] == "ok":
         record.update(stdout=out if job["mode"] == "stdin" else "", value=ret or None)
     return record
+
+
+def _run_official_job(job: dict, root: str, inbox: _Inbox) -> None:
+    """One forked worker runs ALL the program's tests, as the official tool's child process
+    does (`ssd.sandbox.official`); its records are relayed as they come. The whole program has
+    one budget (job["budget_s"], the official global timeout); a worker that ends, crashes or
+    runs out of it before its last record gets one closing record saying why."""
+    _warm_official(job["official"]["grader"])
+    paths = {"out": "case.out", "err": "case.err"}
+    for path in paths.values():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    start = last = time.monotonic()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        os.close(read_fd)
+        os.close(write_fd)
+        _emit({"id": job["id"], "status": "runtime_error", "error": f"cannot fork: {exc}"})
+        return
+    if pid == 0:
+        os.close(read_fd)
+        _official_worker(job, root, write_fd, paths)
+    os.close(write_fd)
+    deadline, cap, n = start + job["budget_s"], job["cap"], job["n"]
+    count, buffer, status, why = 0, b"", "ok", ""
+    try:
+        while count < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                status, why = "timeout", f"over the {job['budget_s']:g} s budget"
+                break
+            ready = select.select([read_fd, 0], [], [], remaining)[0]
+            if 0 in ready and inbox.get(0) is not None:
+                return  # stopped by the host (finally: the worker is killed)
+            if read_fd not in ready:
+                continue
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                break  # the worker ended (or closed its pipe)
+            buffer += chunk
+            if len(buffer) > 2 * cap + 4096:
+                status, why = "output_limit", f"output over {cap} bytes"
+                break
+            while b"\n" in buffer and count < n:
+                line, buffer = buffer.split(b"\n", 1)
+                now = time.monotonic()
+                record = _official_record(line, cap)
+                _emit({"id": job["id"], **record, "wall_s": round(now - last, 4)})
+                last, count = now, count + 1
+                if record["status"] != "ok":
+                    return  # the official loops end at the first failure
+    finally:
+        for kill in (os.kill, os.killpg):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(pid, signal.SIGKILL)
+        rc = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        os.close(read_fd)
+    if count < n:
+        if status == "ok":
+            status, why = _official_exit(rc, _read(paths["err"], cap)[0])
+        _emit({"id": job["id"], "status": status, "error": why, "wall_s": 0.0})
+
+
+def _official_record(line: bytes, cap: int) -> dict:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return {"status": "runtime_error", "error": "corrupt record from the test worker"}
+    if not isinstance(record, dict) or record.get("status") not in (
+        "ok",
+        "runtime_error",
+        "timeout",
+        "compile_error",
+    ):
+        return {"status": "runtime_error", "error": "corrupt record from the test worker"}
+    keep = {k: record[k] for k in ("status", "stdout", "value", "error") if k in record}
+    if any(not isinstance(v, str | None) for v in keep.values()):
+        return {"status": "runtime_error", "error": "corrupt record from the test worker"}
+    if len(keep.get("stdout") or "") > cap or len(keep.get("value") or "") > cap:
+        return {"status": "output_limit", "error": f"output over {cap} bytes"}
+    return keep
+
+
+def _official_exit(rc: int, err: str) -> tuple[str, str]:
+    """Why a worker ended before its last record."""
+    last = (err.strip().splitlines() or [""])[-1][:200]
+    if rc == -signal.SIGXCPU:
+        return "timeout", "CPU time limit exceeded"
+    if rc == _EXIT_MEMORY or "MemoryError" in err[-2000:]:
+        return "memory", "MemoryError"
+    if rc < 0 and -rc in signal.valid_signals():
+        return "runtime_error", f"killed by {signal.Signals(-rc).name}"
+    return "runtime_error", last or f"the test worker exited (code {rc}) before its last test"
+
+
+_WARMED: set[str] = set()
+
+
+def _warm_official(grader: str) -> None:
+    """Import once, in the harness, what the official preludes import for every program
+    (ml-ssd's BASE_IMPORTS: numpy and pandas), so a forked worker finds them loaded."""
+    if grader in _WARMED:
+        return
+    _WARMED.add(grader)
+    for name in ("ast", "unittest.mock", "numpy") + (("pandas",) if grader == "ml_ssd" else ()):
+        with contextlib.suppress(Exception):
+            __import__(name)
+
+
+def _official_worker(job: dict, root: str, write_fd: int, paths: dict) -> None:
+    """The forked worker of an official job: never returns."""
+    exit_code = 1
+    write, dumps = os.write, json.dumps  # bound before the program can replace them
+    try:
+        os.setsid()
+        cpu = int(job["budget_s"]) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        for fd, path in ((0, os.devnull), (1, paths["out"]), (2, paths["err"])):
+            flags = os.O_RDONLY if fd == 0 else os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            new = os.open(path, flags, 0o600)
+            os.dup2(new, fd)
+            os.close(new)
+        inputs = []
+        for i in range(job["n"]):
+            with open(os.path.join(root, job["id"], f"{i}.in"), encoding="utf-8") as stream:
+                inputs.append(stream.read())
+
+        def emit(record: dict) -> None:
+            data = (dumps(record) + "\n").encode("utf-8", "surrogatepass")
+            while data:
+                data = data[write(write_fd, data) :]
+
+        from ssd.sandbox.official import run_completion
+
+        spec = job["official"]
+        run_completion(
+            spec["grader"],
+            job["code"],
+            inputs,
+            spec["testtype"],
+            spec.get("func_name"),
+            job["timeout_s"],
+            emit,
+        )
+        exit_code = 0
+    except MemoryError:
+        exit_code = _EXIT_MEMORY
+    except BaseException:
+        traceback.print_exc()
+        exit_code = 1
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stderr.flush()
+        os._exit(exit_code)
 
 
 def _read(path: str, cap: int) -> tuple[str, int]:

@@ -57,7 +57,7 @@ def test_benchmark_block_records_grader_tests_and_file_hashes():
     assert (block["grader"], block["tests_graded"], block["extraction"]) == (
         "lcb",
         "public+private",
-        "last",
+        "lcb",  # lcb_runner's own extraction: the lines between the last two ``` lines
     )
     assert block["files_sha256"] == {str(EDGE): hashlib.sha256(EDGE.read_bytes()).hexdigest()}
 

@@ -19,8 +19,9 @@ from ssd.codeeval.benchmarks.lcb import load_lcb
 from ssd.codeeval.compare import ModeComparison, compare_modes
 from ssd.codeeval.grading import grade, grade_many, select_tests
 from ssd.codeeval.problem import Problem
-from ssd.codeeval.rules import RULES, unwrap_main, wrap_function
+from ssd.codeeval.rules import RULES, lcb_extract, ml_ssd_extract
 from ssd.config.choices import Grader
+from ssd.sandbox.official import LCB_IMPORT_STRING, clean_if_name, make_function
 
 SUM = ("1 2\n", "3\n")  # the public test of the sum problems
 SUM_PRIVATE = (("5 7\n", "12\n"), ("-3 3\n", "0\n"))
@@ -95,13 +96,15 @@ CASES = [
          P(True, False, False), "make_function puts `total` inside wrapped_function: NameError"),
     Case("stdin_buffer", stdin_problem(),
          fenced("import sys\nprint(sum(map(int, sys.stdin.buffer.read().split())))"),
-         P(True, True, False), "ml-ssd's MockStdinWithBuffer has .buffer; lcb's StringIO has not"),
+         P(True, True, True), "both MockStdinWithBuffer classes have .buffer (livecodebench_utils.py:"
+         "108, testing_util.py:78)"),
     Case("readline_drops_newline", stdin_problem(((("abc\n", "abc\n"),)), ()),
-         fenced("import sys\nprint(sys.stdin.readline()[:-1])"), P(True, False, False),
-         "patched sys.stdin.readline returns the line without its newline"),
+         fenced("import sys\nprint(sys.stdin.readline()[:-1])"), P(True, True, True),
+         "the readline patch lands on the real stdin (entered before sys.stdin is replaced); the "
+         "mock's own readline is StringIO's, newline kept"),
     Case("bare_stdin_name", stdin_problem(), fenced("print(sum(map(int, stdin.readline().split())))"),
-         P(True, False, False), "lcb: `from sys import *` bound the real, empty stdin; ml-ssd "
-         "imports no `stdin` (NameError); strict reads the test input"),
+         P(True, False, True), "lcb: `from sys import *` bound the real stdin, whose readline "
+         "the misordered patch replaced with the input's lines; ml-ssd imports no `stdin`"),
     Case("deep_recursion", stdin_problem(((("3000\n", "3000\n"),)), ()),
          fenced("def d(n):\n    return 0 if n == 0 else 1 + d(n - 1)\nprint(d(int(input())))"),
          P(True, False, True), "lcb's import_string raises the recursion limit to 50000; "
@@ -115,7 +118,9 @@ CASES = [
     Case("bool_return", functional("true"), method("return True"), P(True, True, False),
          "the public test wants [3]: lcb fails it; ml-ssd compares 'True' with str(True)"),
     Case("no_solution_class", functional("[3]"), fenced("def f(xs):\n    return [3]"),
-         P(False, False, False), "the method of class Solution is called"),
+         P(False, True, True), "no 'class Solution' in the code: both official tools call the "
+         "module's function (livecodebench_utils.py:533, testing_util.py:205); strict wants the "
+         "class"),
 ]  # fmt: skip
 
 
@@ -160,14 +165,27 @@ def test_test_selection_and_its_guard() -> None:
         select_tests(private_only, "public+private")
 
 
-def test_rewrites_are_lcbs() -> None:
-    assert unwrap_main('x = 1\nif __name__ == "__main__":\n    print(x)') == "x = 1\nprint(x)"
+def test_rewrites_are_the_official_ones() -> None:
+    assert clean_if_name('x = 1\nif __name__ == "__main__":\n    print(x)') == "x = 1\nprint(x)"
     kept = "if __name__ == '__main__':\n    print(1)\ny = 2"
-    assert unwrap_main(kept) == kept
-    wrapped = wrap_function("import sys\nprint(1)")
-    assert wrapped.startswith("import sys\n\ndef wrapped_function():\n    print(1)\n")
-    assert wrapped.endswith("\nwrapped_function()\n")
-    assert wrap_function("def (:") == "def (:"  # unparsable: as is, so it fails to compile
+    assert clean_if_name(kept) == kept
+    wrapped = make_function("import sys\nprint(1)", LCB_IMPORT_STRING)
+    assert wrapped.startswith(LCB_IMPORT_STRING + "\nimport sys\ndef wrapped_function():\n")
+    assert make_function("def (:", "") == "def (:"  # unparsable: as is, so it fails to compile
+
+
+def test_extraction_is_the_official_ones() -> None:
+    text = "a\n``` python\nprint(1)\n```\nsee ``` above\n"
+    # has_code: letters only, then a newline: the space-tagged block is no block, but the
+    # closing fence and the inline one after it are
+    assert ml_ssd_extract(text) == "see "
+    assert ml_ssd_extract("``` python\nprint(1)\n```\n") is None
+    assert lcb_extract(text) == ""  # the last two ``` lines are the closing one and the prose
+    assert RULES[Grader.lcb].extract_code(text) is None  # graded there as "", which fails
+    assert lcb_extract("```python\nx = 1\n```\nthe ``` fence\n") == ""  # window moved
+    assert lcb_extract("```\ny\n```") == "y" and lcb_extract("no fence") is None
+    assert ml_ssd_extract("```python\nx = 1\n```python\ny\n```") == "x = 1\n"
+    assert ml_ssd_extract("```py\n<code>z</code>\n```") == "z"
 
 
 EDGE = ASSETS / "lcb"
