@@ -348,7 +348,7 @@ def plot(summary: RunSummary, path: Path) -> Path:
             ax.fill_between(x, low, high, alpha=0.2)
         ax.set_xlabel("T_eval" if x_key == "t_eval" else "T_eff = T_train * T_eval (base: T_eval)")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("exact pass@1")
+    axes[0][0].set_ylabel("pass@1")
     axes[0][0].legend()
     band = "95% CI over problems" if ci else "min..max over seeds"
     same = " (T_eff = T_eval)" if len(x_keys) == 1 else ""

@@ -97,7 +97,7 @@ def test_the_plot_draws_pass_at_1_against_t_eval_and_t_eff(
             assert list(line.get_ydata()) == [p.pass_at_1 for p in curve]
         assert len(ax.collections) == 3  # one 95% CI band per curve
     assert fig.axes[0].get_xlabel() == "T_eval" and fig.axes[1].get_xlabel().startswith("T_eff")
-    assert fig.axes[0].get_ylabel() == "exact pass@1" and fig.axes[0].get_legend() is not None
+    assert fig.axes[0].get_ylabel() == "pass@1" and fig.axes[0].get_legend() is not None
     assert "T_train=1.5" in fig.get_suptitle() and "95% CI" in fig.get_suptitle()
     check_png(path, fig)
     # the pipeline's own, at T_train 1: one panel (tests/ssd/report/test_html.py)
