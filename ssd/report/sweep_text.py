@@ -34,16 +34,23 @@ def format_fits(fits: list[dict[str, Any]]) -> str:
     )
 
 
+RECIPE_KEYS = ("pool", "sft_steps", "lr")  # named on a line only when a sweep varies them
+
+
 def format_optima(optima: list[dict[str, Any]]) -> str:
     """One line per training setting: where its T_eval optimum is, flagged at the grid's edge."""
     lines = ["best T_eval per training setting (T_eff = T_train * T_eval):"]
     models = {o["model"] for o in optima}
     filters = {o["filter"] for o in optima}
+    varying = {key: {o.get(key) for o in optima} for key in RECIPE_KEYS}
     for o in optima:
         truncation = f"{setting_name('top_k', o['top_k'])}, {setting_name('top_p', o['top_p'])}"
         setting = f"T_train {o['t_train']:g}, {truncation}"
         setting += f", round {o['round']}" if o["round"] != 1 else ""
         setting += f", filter {o['filter']}" if len(filters) > 1 else ""
+        setting += "".join(
+            f", {setting_name(key, o[key])}" for key in RECIPE_KEYS if len(varying[key]) > 1
+        )
         setting = f"{o['model']}: {setting}" if len(models) > 1 else setting
         edge = "  <- at the grid's edge: extend the T_eval grid" if o["at_edge"] else ""
         lines.append(

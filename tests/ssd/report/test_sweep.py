@@ -227,3 +227,17 @@ def test_a_results_json_that_is_not_a_run_of_this_version_is_refused_by_name(
     (tmp_path / "7" / "results.json").write_text(json.dumps(results))
     with pytest.raises(ValueError, match=r"7/results.json: .*unknown keys \['best_t_eval'\]"):
         collect(tmp_path)
+
+
+def test_optima_lines_name_the_recipe_settings_a_sweep_varies():
+    """Two cells that differ only in lr would read as the same setting twice without it."""
+    from ssd.report.sweep_text import format_optima
+
+    common = {"model": "tinycode", "filter": "empty", "round": 1, "top_k": 0, "top_p": 0.8}
+    common |= {"t_train": 1.0, "t_eval": 0.8, "t_eff": 0.8, "pass@1": 0.6, "at_edge": False}
+    common |= {"pool": 1024, "sft_steps": 60}
+    lines = format_optima([{**common, "lr": 5e-4}, {**common, "lr": 1.5e-3}]).splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in lines] == [
+        "T_train 1, top-k off, top-p 0.8, lr 0.0005",
+        "T_train 1, top-k off, top-p 0.8, lr 0.0015",
+    ]
