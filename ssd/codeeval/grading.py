@@ -10,6 +10,7 @@ at the first failure; expected outputs and the comparison stay here, outside the
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -105,11 +106,15 @@ def compare_lcb_value(got_json: str | None, expected_json: str) -> bool:
     (an ambiguous truth value is a runtime error there)."""
     if got_json is None:
         return False
-    try:  # lcb_runner parses under its raised int-to-str limit (50000 digits)
-        want = json.loads(expected_json, parse_int=_lcb_int)
-        got = json.loads(got_json, parse_int=_lcb_int)
+    try:
+        want, got = _expected_json(expected_json), _lcb_json(got_json)
     except (ValueError, RecursionError):
         return False
+    if "__ssd_" not in got_json:  # no tagged value inside: plain Python == (C speed)
+        try:
+            return bool(got == want)
+        except Exception:  # noqa: BLE001
+            return False
     if isinstance(got, dict) and "__ssd_unequal__" in got:
         return False
     if isinstance(got, dict) and "__ssd_ndarray__" in got:
@@ -123,6 +128,24 @@ def compare_lcb_value(got_json: str | None, expected_json: str) -> bool:
         except (TypeError, ValueError, DeprecationWarning):
             return False
     return _equal(got, want)
+
+
+@functools.lru_cache(maxsize=64)
+def _expected_json(text: str):
+    """The parsed expected output, shared by every completion of a problem that this process
+    grades (never mutated: == only reads it)."""
+    return _lcb_json(text)
+
+
+def _lcb_json(text: str):
+    """json.loads under lcb_runner's raised int-to-str limit (50000 digits,
+    compute_code_generation_metrics.py:7), whatever this process's own."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        return json.loads(text, parse_int=_lcb_int)
 
 
 def _lcb_int(text: str) -> int:

@@ -11,13 +11,16 @@ comparison (`ssd.codeeval.grading`); a record carries what the official code wou
 (captured stdout; `str(prediction)` for ml-ssd; the prediction encoded by `encode_value` for
 lcb_runner). Stdlib only (staged into the sandbox); numpy is used when the program's return
 value is a numpy object.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: exec() of a string inherits the calling module's
+future flags, and the official code runs answers without it (an undefined name in an annotation
+is a NameError there).
+"""
 
 import ast
 import copy
 import faulthandler
+import functools
 import io
 import json
 import pickle
@@ -159,6 +162,20 @@ def make_function(code: str, prefix: str) -> str:
         return code
 
 
+class _LazyMockOpen:
+    """`mock_open(read_data=inputs)`, built on the first call: building it costs ~1.5 ms, more
+    than most tests, and few answers call open(). Calling it is calling mock_open's mock (same
+    handle, same reads); only code that inspects `open` without calling it could tell."""
+
+    def __init__(self, inputs: str):
+        self._inputs, self._mock = inputs, None
+
+    def __call__(self, *args, **kwargs):
+        if self._mock is None:
+            self._mock = mock_open(read_data=self._inputs)
+        return self._mock(*args, **kwargs)
+
+
 def _call_method(method, inputs, iterable: bool):
     """livecodebench_utils.py:453 / testing_util.py:154, the decorators in the same order (the
     three sys.stdin.* patches land on the real, /dev/null stdin: they are entered first)."""
@@ -167,7 +184,7 @@ def _call_method(method, inputs, iterable: bool):
     inputs_line_iterator = iter(inputs.split("\n"))
     mock_stdin = (_MlSsdMockStdin if iterable else _LcbMockStdin)(inputs)
 
-    @patch("builtins.open", mock_open(read_data=inputs))
+    @patch("builtins.open", _LazyMockOpen(inputs))
     @patch("sys.stdin", mock_stdin)
     @patch("sys.stdin.readline", lambda *args: next(inputs_line_iterator))
     @patch("sys.stdin.readlines", lambda *args: inputs.split("\n"))
@@ -248,7 +265,7 @@ def _ml_ssd_functional_input(input_str: str) -> list:
 def _ml_ssd_func(completion: str, test_input: list, func_name: str) -> dict:
     """livecodebench_utils.py:502 run_test_func, up to the comparison (made on the host)."""
     namespace: dict = {}
-    exec(completion, namespace)  # raises out, as there (:519): the test fails
+    exec(_compiled(completion), namespace)  # raises out, as there (:519): the test fails
     is_class_based = "class Solution:" in completion or "class Solution(" in completion
     sys.stdout = io.StringIO()
     try:
@@ -274,7 +291,7 @@ def _ml_ssd_compile(code: str):
     """livecodebench_utils.py:414 compile_code."""
     try:
         tmp_sol = ModuleType("tmp_sol", "")
-        exec(code, tmp_sol.__dict__)
+        exec(_compiled(code), tmp_sol.__dict__)
         compiled_sol = tmp_sol.Solution() if "class Solution" in code else tmp_sol
         assert compiled_sol is not None
         return compiled_sol
@@ -282,9 +299,23 @@ def _ml_ssd_compile(code: str):
         return None
 
 
+@functools.cache
+def _compiled(code: str):
+    """What exec(code) compiles, compiled once per program: ml-ssd execs the same source
+    afresh for every test (a new module each time; the state is not shared, the bytecode is).
+    A SyntaxError is raised again on every call, as there."""
+    return compile(code, "<string>", "exec")
+
+
+@functools.cache
+def _ml_ssd_wrapped(completion: str) -> str:
+    """run_test_std's rewrite (:574-577): a pure function of the code, made once per program."""
+    return make_function(clean_if_name(completion), ML_SSD_BASE_IMPORTS)
+
+
 def _ml_ssd_std(completion: str, test_input: str) -> dict:
     """livecodebench_utils.py:566 run_test_std, up to the comparison."""
-    completion = make_function(clean_if_name(completion), ML_SSD_BASE_IMPORTS)
+    completion = _ml_ssd_wrapped(completion)
     compiled_sol = _ml_ssd_compile(completion)
     if compiled_sol is None:
         return {"status": "compile_error", "error": "Compilation failed"}
@@ -446,9 +477,26 @@ def encode_value(value) -> str:
     numpy scalars become Python scalars (np.int64(3) == 3), a nested tuple, a set or a dict
     with non-string keys is tagged (never equal to parsed JSON), a numpy array keeps its data."""
     try:
+        if _is_plain(value):  # the common case, at C speed: JSON already means what == means
+            return json.dumps(value)
         return json.dumps(_plain(value), allow_nan=True)
     except (TypeError, ValueError, RecursionError) as exc:
         return json.dumps({"__ssd_unequal__": f"{type(value).__name__}: {exc}"[:200]})
+
+
+_SCALARS = frozenset((type(None), bool, int, float, str))
+
+
+def _is_plain(value) -> bool:
+    """Made only of None, bool, int, float, str and lists of them (exact types)."""
+    if type(value) in _SCALARS:
+        return True
+    if type(value) is not list:
+        return False
+    kinds = set(map(type, value))
+    if kinds <= _SCALARS:
+        return True
+    return kinds <= _SCALARS | {list} and all(map(_is_plain, value))
 
 
 def _plain(value):

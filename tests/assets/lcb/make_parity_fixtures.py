@@ -300,6 +300,11 @@ CASES_TABLE: list[tuple[str, str, str]] = [
     ("par200", "functional_fence_python3", method("addToAll", "nums, k", "return [x + k for x in nums]").replace(F + "python\n", F + "python3\n")),
     ("par200", "functional_crlf", method("addToAll", "nums, k", "return [x + k for x in nums]").replace("\n", "\r\n")),
     ("par200", "functional_main_guard", fenced("class Solution:\n    def addToAll(self, nums, k):\n        return [x + k for x in nums]\n\nif __name__ == '__main__':\n    print(Solution().addToAll([1], 1))")),
+    ("par200", "undefined_annotation", method("addToAll", "nums, k", "return [x + k for x in nums]").replace("def addToAll(self, nums, k):", "def addToAll(self, nums, k) -> Result:")),
+    ("par100_a", "undefined_annotation", fenced("def solve(line: Line) -> Answer:\n    a, b = map(int, line.split())\n    return a + b\nprint(solve(input()))")),
+    ("par100_a", "open_0_with", fenced("with open(0) as f:\n    a, b = map(int, f.read().split())\nprint(a + b)")),
+    ("par101_a", "open_0_readlines", fenced("ls = open(0).readlines()\nprint(sum(int(x) for x in ls[1:]))")),
+    ("par101_a", "open_0_iterate", fenced("ls = [l for l in open(0)]\nprint(sum(int(x) for x in ls[1:]))")),
     ("par205", "returns_none", method("greet", "name", "print('hi ' + name)")),
     ("par203", "generator_return", method("pairs", "nums", "return ([nums[i], nums[i + 1]] for i in range(len(nums) - 1))")),
     ("par206", "dict_return", method("minMax", "nums", "return {'min': min(nums), 'max': max(nums)}")),
@@ -408,6 +413,10 @@ DECIDED_BY = {
         "livecodebench_utils.py:519 exec(completion) afresh for every test",
         "testing_util.py:235/259 one compiled module and one Solution() for all tests",
     ),
+    "annotations": (
+        "livecodebench_utils.py:424/519 exec of the source, no `from __future__ import annotations`: annotations are evaluated at def time",
+        "testing_util.py:196 exec(code, tmp_sol.__dict__), the same",
+    ),
     "fn_exit": (
         "livecodebench_utils.py:215 exit = None (TypeError caught at :558); SystemExit escapes :691 and ends the child",
         "testing_util.py:282 only Exception caught: SystemExit ends the child, compute_code_generation_metrics.py:47-50 all -1",
@@ -439,6 +448,8 @@ def _topic(family: str, qid: str) -> str:
         "instance_state_across_tests": "fn_state", "module_state_across_tests": "fn_state",
         "exit_inside_method": "fn_exit", "sys_exit_inside_method": "fn_exit",
         "functional_fence_python3": "fence", "functional_crlf": "fence",
+        "undefined_annotation": "annotations", "open_0_with": "open", "open_0_readlines": "open",
+        "open_0_iterate": "open",
     }  # fmt: skip
     if family in table:
         return table[family]
