@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from ssd.artifacts import is_local_path, local_path
@@ -26,6 +27,7 @@ from ssd.config.schema import require
 
 def validate(cfg: Any) -> None:
     """Check every rule that needs no compute; raise ConfigError on the first violation."""
+    _validate_default_preset()  # first: it explains the errors a wrong preset would cause
     missing = sorted(OmegaConf.missing_keys(cfg))
     require(
         not missing, missing[0] if missing else "", "???", "required: set it on the command line"
@@ -51,6 +53,26 @@ def validate(cfg: Any) -> None:
     _validate_data(cfg)
     _validate_model(cfg)
     benchmark_of(cfg.eval.benchmark.name).check(cfg)
+
+
+DEFAULT_PRESET = ("tinycode", "tinycode")  # conf/config.yaml's experiment, and the model it is for
+
+
+def _validate_default_preset() -> None:
+    """The default preset is the tiny code model's recipe (30-token answers, its 144 problems):
+    `model=local` alone would silently run another model under it. Hydra's group choices tell."""
+    if not HydraConfig.initialized():
+        return  # composed by hand (tests, tools): no defaults list to read
+    choices = HydraConfig.get().runtime.choices
+    experiment, model = DEFAULT_PRESET
+    require(
+        choices.get("experiment") != experiment or choices.get("model") in (None, model),
+        "model",
+        choices.get("model"),
+        f"runs under the default preset experiment={experiment}, the {model} model's recipe; "
+        "drop the preset with ~experiment (the groups' own defaults) or choose one (experiment=official_repo, "
+        "experiment=paper_<model>)",
+    )
 
 
 def _validate_finetune(ft: Any) -> None:

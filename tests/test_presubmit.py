@@ -62,7 +62,7 @@ def test_preflight_and_the_contamination_guard_run_for_every_cell(tmp_path: Path
     clean.write_text(json.dumps({"id": "p0", "question": "Print the sum of a and b."}) + "\n")
     leaky.write_text(json.dumps({"id": "p1", "question": question}) + "\n")
     done = train(
-        tmp_path, "model=local", f"model.path={HUB_MODEL},{model}", "data=jsonl",
+        tmp_path, "~experiment", "model=local", f"model.path={HUB_MODEL},{model}", "data=jsonl",
         f"data.path={clean},{leaky}", "eval.benchmark.name=jsonl",
         f"eval.benchmark.path={PROBLEMS}",
     )  # fmt: skip

@@ -18,6 +18,7 @@ DOCUMENTED_JOBS = {
     "paper_recipe": 6,
     "tinycode_teff": 60,
     "tinycode_stress": 1,
+    "tinycode_recipe": 48,
 }
 
 

@@ -20,9 +20,10 @@ from hydra import compose, initialize_config_dir
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "conf"
 
-# The configs whose keys are pinned: the default, every preset, and a code-model run.
+# The configs whose keys are pinned: the default (experiment=tinycode), every preset, a cell.
 PINNED = {
     "default": [],
+    "toy": ["experiment=toy"],
     "smoke": ["experiment=smoke"],
     "official_repo": ["experiment=official_repo"],
     **{

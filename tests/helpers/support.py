@@ -10,13 +10,19 @@ GOLDEN = REPO / "tests" / "golden"
 
 def compose_run(*overrides: str, cache: Path, out: Path):
     """`conf/config.yaml` composed with overrides, its stages cached in `cache`, its outputs in
-    `out`, logging off; writable (the `make_cfg` fixture's config, where no fixture can be had)."""
+    `out`, logging off; writable (the `make_cfg` fixture's config, where no fixture can be had).
+
+    Without an `experiment=` override it is the fork/lock toy's (experiment=toy), not the
+    default preset: the toy is exact and seconds fast, the testbed most tests mean.
+    """
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
+    named = any(o.lstrip("~+").startswith("experiment") for o in overrides)
+    preset = [] if named else ["experiment=toy"]
     with initialize_config_dir(str(CONF), version_base="1.3"):
         paths = [f"paths.cache_dir={cache}", f"paths.output_dir={out}", "logger=none"]
-        cfg = compose("config", overrides=[*paths, *overrides])
+        cfg = compose("config", overrides=[*paths, *preset, *overrides])
     OmegaConf.set_readonly(cfg, False)
     return cfg
 

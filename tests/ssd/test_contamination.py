@@ -104,7 +104,7 @@ def test_a_contaminated_run_exits_2_with_one_line_before_any_stage(tmp_path):
     pool.write_text("".join(json.dumps(r) + "\n" for r in rows))
     cache = tmp_path / "cache"
     command = [
-        sys.executable, "train.py", "model=local", f"model.path={tmp_path}", "data=jsonl",
+        sys.executable, "train.py", "~experiment", "model=local", f"model.path={tmp_path}", "data=jsonl",
         f"data.path={pool}", "eval.benchmark.name=jsonl", f"eval.benchmark.path={LCB_FIXTURE}",
         f"paths.cache_dir={cache}", f"hydra.run.dir={tmp_path / 'run'}", "logger=none",
     ]  # fmt: skip
@@ -128,4 +128,4 @@ def test_the_shipped_tinycode_pool_passes_its_own_guard():
     data = DataConfig(name="tinycode", kind="tinycode")
     pool = load_prompts(data, TOY)
     overlap = check_pool(pool, data, BENCHMARKS["tinycode"], TOY)
-    assert overlap.pairs == () and overlap.n_prompts == len(pool) > 0 and overlap.n_problems == 48
+    assert overlap.pairs == () and overlap.n_prompts == len(pool) > 0 and overlap.n_problems == 144

@@ -97,7 +97,7 @@ def test_train_py_refuses_an_uncached_hub_model_offline_in_seconds(tmp_path):
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
     start = time.monotonic()
     result = subprocess.run(
-        [sys.executable, str(REPO / "train.py"), "model=local", f"model.path={MODEL}",
+        [sys.executable, str(REPO / "train.py"), "~experiment", "model=local", f"model.path={MODEL}",
          "data=jsonl", f"data.path={pool}", "eval.benchmark.name=jsonl",
          f"eval.benchmark.path={pool}", "logger=none", f"paths.cache_dir={tmp_path}/cache",
          f"hydra.run.dir={tmp_path}/run"],

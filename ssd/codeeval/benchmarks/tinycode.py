@@ -123,14 +123,17 @@ def random_task(rng: random.Random, n_steps: int) -> Task:
     return Task(tuple(steps))
 
 
-def _unique_tasks(n: int, seed: int, exclude: Iterable[str] = ()) -> list[Task]:
+def _unique_tasks(
+    n: int, seed: int, exclude: Iterable[str] = (), caps: dict[int, int] | None = None
+) -> list[Task]:
     """n distinct tasks, 1/2/3 steps in turn, none whose normalised spec is in `exclude`.
 
-    A step count whose specs run out (1 step has only 42) is dropped from the rotation, so a
-    large pool is mostly medium and hard.
+    A step count that reaches its cap in `caps`, or whose specs run out (1 step has only 42), is
+    dropped from the rotation, so a large set is mostly medium and hard.
     """
     rng, seen, tasks = random.Random(seed), {normalize(s) for s in exclude}, []
-    cycle, misses = [1, 2, 3], 0
+    cycle, misses, drawn = [1, 2, 3], 0, dict.fromkeys((1, 2, 3), 0)
+    caps = caps or {}
     while len(tasks) < n:
         if not cycle:
             raise ValueError(f"cannot draw {n} distinct tiny-code tasks (seed {seed})")
@@ -145,7 +148,10 @@ def _unique_tasks(n: int, seed: int, exclude: Iterable[str] = ()) -> list[Task]:
             continue
         seen.add(key)
         tasks.append(task)
+        drawn[steps] += 1
         misses = 0
+        if drawn[steps] == caps.get(steps):
+            cycle.remove(steps)
     return tasks
 
 
@@ -175,9 +181,11 @@ def task_of(problem: Problem) -> Task:
     return Task(tuple(Step(op, n) for op, n in problem.metadata["steps"]))
 
 
-def make_problems(n: int, seed: int) -> list[Problem]:
-    """The evaluation set: n tasks, easy/medium/hard in turn (deterministic in seed)."""
-    return [to_problem(t, f"tinycode/{i}") for i, t in enumerate(_unique_tasks(n, seed))]
+def make_problems(n: int, seed: int, max_easy: int | None = None) -> list[Problem]:
+    """The evaluation set: n tasks, easy/medium/hard in turn until `max_easy` one-step tasks are
+    drawn, then medium/hard (deterministic in seed)."""
+    tasks = _unique_tasks(n, seed, caps={1: max_easy} if max_easy else None)
+    return [to_problem(t, f"tinycode/{i}") for i, t in enumerate(tasks)]
 
 
 def make_tasks(n: int, seed: int, exclude: Iterable[str]) -> list[Task]:
@@ -197,22 +205,31 @@ def sample_tasks(n: int, seed: int, exclude: Iterable[str]) -> list[Task]:
 
 # The fixed release: like a benchmark version, the problem set is a constant, so the eval stage's
 # cache key (which hashes eval.benchmark) names it exactly; the pool is data.limit-capped.
-EVAL_PROBLEMS = 48  # 16 easy, 16 medium, 16 hard
+# 144 problems: 24 easy, 60 medium, 60 hard. A run's eval.selection=validation splits them into
+# 48 that choose T_eval (and checkpoints) and 96 that are reported. Only 42 one-step specs exist:
+# holding out at most 24 leaves 18 for pretraining and the SSD pool.
+EVAL_PROBLEMS = 144
+EVAL_MAX_EASY = 24
 EVAL_SEED = 1
-POOL_SIZE = 1024  # most are medium/hard: only 42 one-step specs exist, some held out
+POOL_SIZE = 2048  # most are medium/hard (few one-step specs are left); data.limit takes a prefix
 POOL_SEED = 2  # a different stream from EVAL_SEED, and eval specs excluded on top
+
+
+def eval_problems() -> list[Problem]:
+    """The whole release (both splits), in its fixed order."""
+    return make_problems(EVAL_PROBLEMS, EVAL_SEED, EVAL_MAX_EASY)
 
 
 def load_tinycode(difficulty: Iterable[str] | None = None) -> list[Problem]:
     """The tinycode benchmark (eval.benchmark.name=tinycode), optionally one difficulty."""
-    problems = make_problems(EVAL_PROBLEMS, EVAL_SEED)
+    problems = eval_problems()
     keep = {str(getattr(d, "value", d)) for d in difficulty} if difficulty else None
     return [p for p in problems if keep is None or p.difficulty in keep]
 
 
 def pool_texts() -> list[tuple[str, str]]:
     """(id, prompt text) of the SSD prompt pool (data.kind=tinycode): no spec of the benchmark."""
-    exclude = [p.metadata["spec"] for p in make_problems(EVAL_PROBLEMS, EVAL_SEED)]
+    exclude = [p.metadata["spec"] for p in eval_problems()]
     tasks = make_tasks(POOL_SIZE, POOL_SEED, exclude)
     return [(f"tinycode-pool/{i}", prompt_text(t)) for i, t in enumerate(tasks)]
 

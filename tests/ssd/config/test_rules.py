@@ -128,6 +128,8 @@ def run_train(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Comp
         ("finetune.global_batch_size=0", "finetune.global_batch_size=0 is invalid: must be >= 1"),
         ("logger.mode=bogus", "Invalid value 'bogus', expected one of [auto, offline, online]"),
         ("sampling.temperature=inf", "sampling.temperature=inf is invalid: must be >= 0"),
+        # another model under the default preset (the tiny code model's recipe)
+        ("model=local", "model='local' is invalid: runs under the default preset experiment="),
     ],
 )
 def test_train_py_refuses_in_seconds_with_one_line_and_exit_2(tmp_path, override, expected):

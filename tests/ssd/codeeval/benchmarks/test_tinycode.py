@@ -34,12 +34,14 @@ def test_generator_is_deterministic_in_its_seed():
 
 def test_difficulty_is_the_number_of_steps():
     problems = load_tinycode()
-    assert len(problems) == 48
+    assert len(problems) == 144
     assert {d: sum(p.difficulty == d for p in problems) for d in ("easy", "medium", "hard")} == {
-        "easy": 16,
-        "medium": 16,
-        "hard": 16,
+        "easy": 24,  # capped: only 42 one-step specs exist, 18 stay for pretraining and the pool
+        "medium": 60,
+        "hard": 60,
     }
+    assert all(len(task_of(p).steps) == {"easy": 1, "medium": 2, "hard": 3}[p.difficulty]
+               for p in problems)  # fmt: skip
     assert {p.difficulty for p in load_tinycode(["hard"])} == {"hard"}
 
 
@@ -69,7 +71,7 @@ def test_every_style_passes_and_a_corruption_fails_in_the_sandbox():
 def test_pool_and_corpus_are_disjoint_from_the_benchmark():
     eval_specs = {normalize(p.metadata["spec"]) for p in load_tinycode()}
     pool = pool_texts()
-    assert len(pool) == 1024 and len({text for _, text in pool}) == 1024
+    assert len(pool) == 2048 and len({text for _, text in pool}) == 2048
     assert not eval_specs & {normalize(text.split('"""')[1]) for _, text in pool}
     pairs = corpus(2000, seed=0, trap=0.3, lock_noise=0.15, exclude=eval_specs)
     assert not eval_specs & {normalize(prompt.split('"""')[1]) for prompt, _ in pairs}
