@@ -185,16 +185,19 @@ def _run_official_job(job: dict, root: str, inbox: _Inbox) -> None:
     os.close(write_fd)
     deadline, cap, n = start + job["budget_s"], job["cap"], job["n"]
     count, buffer, status, why = 0, b"", "ok", ""
+    pidfd = os.pidfd_open(pid)
     try:
         while count < n:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 status, why = "timeout", f"over the {job['budget_s']:g} s budget"
                 break
-            ready = select.select([read_fd, 0], [], [], remaining)[0]
+            ready = select.select([read_fd, 0, pidfd], [], [], remaining)[0]
             if 0 in ready and inbox.get(0) is not None:
                 return  # stopped by the host (finally: the worker is killed)
             if read_fd not in ready:
+                if pidfd in ready:  # it ended, all it wrote read: a child may hold the pipe
+                    break
                 continue
             chunk = os.read(read_fd, 1 << 20)
             if not chunk:
@@ -217,6 +220,7 @@ def _run_official_job(job: dict, root: str, inbox: _Inbox) -> None:
                 kill(pid, signal.SIGKILL)
         rc = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         os.close(read_fd)
+        os.close(pidfd)
     if count < n:
         if status == "ok":
             status, why = _official_exit(rc, _read(paths["err"], cap)[0])

@@ -50,10 +50,8 @@ def graded(code: str, mode: str, isolation: str, expected: str = "ok\n", timeout
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 @pytest.mark.parametrize("mode", MODES)
 def test_time_memory_and_output_are_bounded(mode: str, isolation: str) -> None:
-    started = time.monotonic()
     loop = graded("while True:\n    pass", mode, isolation)
     assert (loop.passed, loop.status) == (False, "timeout")
-    assert time.monotonic() - started < 15  # ml_ssd: its 5 + (1 + 1) s budget
     bomb = graded("x = bytearray(1 << 36)\nprint('ok')", mode, isolation)  # 64 GiB
     assert not bomb.passed and bomb.status in ("memory", "runtime_error")
     flood = graded("while True:\n    print('x' * 100000)", mode, isolation)
@@ -108,3 +106,16 @@ def test_a_program_that_kills_its_harness_costs_only_its_own_verdict(
     verdict = graded(killer, mode, isolation)
     assert not verdict.passed
     assert graded("print('ok')", mode, isolation).passed  # a fresh sandbox grades the next
+
+
+@pytest.mark.parametrize("mode", ["ml_ssd", "lcb"])
+def test_a_child_holding_the_result_pipe_does_not_stall_the_grade(mode: str) -> None:
+    # The worker dies at once; a grandchild it left keeps every inherited fd open for 30 s.
+    code = (
+        "import posix, time\nif posix.fork() == 0:\n    time.sleep(30)\n    posix._exit(0)\n"
+        "posix.kill(posix.getpid(), 9)"
+    )
+    verdict = graded(code, mode, "rlimits", timeout_s=6.0)
+    # the worker's own end (SIGKILL), not the budget running out while the child sleeps
+    assert (verdict.passed, verdict.status) == (False, "runtime_error"), verdict
+    assert verdict.reason.endswith("killed by SIGKILL")
