@@ -3,8 +3,9 @@
 `runner(memory_mb, isolation).run(code, inputs, mode)` yields a `CaseResult` per input (close the
 generator to stop early). `Runner` starts one `ssd.sandbox.launch.Sandbox` per process and reuses it,
 talking JSON lines to the harness server inside it (`ssd.sandbox.harness_server`, which forks a worker per
-test from a warm interpreter, gives each its own time budget, and between programs kills their
-leftovers and empties the work dir). The two sides live apart because only the server is staged
+test from a warm interpreter and gives each its own time budget, or, for an `official` job, one
+worker per program that runs all its tests as ml-ssd's or lcb_runner's child process does; between
+programs it kills their leftovers and empties the work dir). The two sides live apart because only the server is staged
 into the sandbox. Expected outputs never enter the sandbox: comparing is `ssd.codeeval.grading`'s job.
 """
 

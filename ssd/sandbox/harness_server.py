@@ -2,8 +2,9 @@
 
 `_harness_main(root)` is the sandbox's entry point: it warms up the interpreter, then serves jobs
 (JSON lines) from stdin, running each test in a forked worker with its own time budget and CPU
-limit and writing one JSON record per test to stdout; between programs it kills their leftovers
-and empties the work dir. This module is copied into the sandbox with the rest of `ssd.sandbox`
+limit (strict), or all of a program's tests in ONE forked worker the way an official grader's
+child does (`official` jobs: `ssd.sandbox.official`, one budget for the program), and writes one
+JSON record per test to stdout; between programs it kills their leftovers and empties the work dir. This module is copied into the sandbox with the rest of `ssd.sandbox`
 (stdlib-only; see `ssd.sandbox.launch._stage_package`).
 """
 
