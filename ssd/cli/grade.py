@@ -20,7 +20,7 @@ from ssd.codeeval.benchmarks import CodeBenchmark, gradeable
 from ssd.codeeval.compare import compare_modes, format_table
 from ssd.codeeval.grading import grade_many
 from ssd.codeeval.problem import Problem
-from ssd.codeeval.rules import GradingRules, rules_for
+from ssd.codeeval.rules import OFFICIAL_MEMORY_MB, GradingRules, rules_for
 from ssd.codeeval.summary import summarize
 from ssd.config.choices import Grader
 from ssd.config.schema import BenchmarkConfig
@@ -211,7 +211,9 @@ def _grade(args: argparse.Namespace) -> int:
     graded = [p for p in problems.values() if p.id in sampled]
     summary = {"benchmark": args.benchmark, **summarize(graded, [s[0] for s in samples], verdicts)}
     summary["n_problems_without_samples"] = len(problems) - len(graded)
-    summary.update(extract=rules.extract, timeout_s=timeout, memory_mb=args.memory_mb)
+    # The official modes raise the cap to what their tools allow (they set none).
+    memory = max(args.memory_mb, OFFICIAL_MEMORY_MB) if rules.official else args.memory_mb
+    summary.update(extract=rules.extract, timeout_s=timeout, memory_mb=memory)
     summary["isolation"] = isolation_info(args.isolation)
     if fenced:
         summary.update(grader=args.grader, tests=rules.tests)
