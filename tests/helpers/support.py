@@ -1,5 +1,6 @@
 """Paths and helpers shared by tests that cannot take fixtures (module-scoped set-ups)."""
 
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,4 +82,13 @@ def strays(token: str) -> list[int]:
                 found.append(int(cmdline.parent.name))
         except OSError:
             continue
+    return found
+
+
+def strays_left(token: str, grace_s: float = 5.0) -> list[int]:
+    """`strays(token)` once SIGKILLed ones had `grace_s` to leave /proc: a sweep kills without
+    waiting for the kernel to reap, and on a loaded machine a killed process lingers a moment."""
+    deadline = time.monotonic() + grace_s
+    while (found := strays(token)) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return found

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers.sandbox_programs import daemon_program
-from helpers.support import strays
+from helpers.support import strays, strays_left
 
 from ssd.sandbox import harness_server
 from ssd.sandbox.execution import isolation_level
@@ -75,10 +75,7 @@ def test_a_detached_daemon_is_killed_before_the_run_returns(harness):
     # with SIGKILL pending, and gone soon after.
     for pid in strays(token):
         assert sigkill_pending(pid), f"pid {pid} left running, not killed"
-    deadline = time.monotonic() + 5.0
-    while strays(token) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert strays(token) == []
+    assert strays_left(token) == []
     (case,) = run(harness, "print(input())", ["next"])
     assert case.stdout == "next\n"  # the harness itself survived the sweep
 
