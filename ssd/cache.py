@@ -38,13 +38,15 @@ from ssd.config.schema import OMIT_AT_DEFAULT, ROLE, KeyRole
 # Part of every key: bump a stage's number when a code change alters what it writes, so outputs
 # of the old code stop matching instead of being reused as if the new code had made them.
 # Version 2 everywhere: keys are derived by `identity` from the schema's KeyRole marks since then.
+# evaluate 3: the ml_ssd and lcb grader modes give the official tools' verdicts (issue 21), and
+# no mode lets graded code inherit the grader's `from __future__ import annotations`.
 STAGE_VERSIONS = {
     "base": 2,
     "sample": 2,
     "filter": 2,
     "finetune": 2,
     "analyze": 2,
-    "evaluate": 2,
+    "evaluate": 3,
     "run": 2,
 }
 
