@@ -279,9 +279,11 @@ def format_table(summary: RunSummary) -> str:
         lines.append(verdict)
         c = intervals.get(verdict.split(":")[0])
         if c is not None:
+            # The verdict averages each seed's own best; the interval pairs the problems at the
+            # mean curve's best T_eval (the "best" lines above), so its own difference is shown.
             lines.append(
-                f"  95% CI over {c.n_problems} problems (seeds averaged): "
-                f"{interval_text(c.ci95)} -> {_ci_word(c.ci95)}"
+                f"  at the best T_eval above: {c.diff:+.4f}, 95% CI over {c.n_problems} problems "
+                f"(seeds averaged) {interval_text(c.ci95)} -> {_ci_word(c.ci95)}"
             )
     for entry in summary.rounds:
         if any(len(table or []) > 1 for table in entry.checkpoints_per_seed):

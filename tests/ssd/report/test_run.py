@@ -136,3 +136,16 @@ def test_a_best_t_eval_on_the_grid_edge_says_whether_the_curve_still_climbs(valu
     curve = _points(values)
     text = _edge_note(curve, _best(curve))
     assert (note in text) if note else text == ""
+
+
+def test_each_interval_line_shows_the_difference_it_brackets(smoke):
+    """A verdict averages each seed's own best; its interval line pairs the problems at the mean
+    curve's best T_eval, so it prints that difference too, inside its own interval."""
+    _, _, summary = smoke
+    lines = format_table(summary).splitlines()
+    assert [c.name.split(" best")[0] for c in summary.comparisons] == ["SSD", "SSD"]
+    for c in summary.comparisons:
+        (i,) = [n for n, line in enumerate(lines) if line.startswith(c.name + ":")]
+        shown = lines[i + 1]
+        assert shown.startswith(f"  at the best T_eval above: {c.diff:+.4f}, 95% CI over")
+        assert c.ci95[0] <= c.diff <= c.ci95[1]
