@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 install: $(VENV)/.installed
 
-run: install  ## the embedded default: SSD on the tiny code model, end to end, on CPU (~3 min)
+run: install  ## the embedded default: SSD on the tiny code model, end to end, on CPU (~2 min)
 	$(PY) train.py
 
 smoke: install  ## the whole pipeline, tiny (< 60 s)

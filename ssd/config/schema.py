@@ -422,8 +422,8 @@ class Config:
     rounds: int = keyed(KeyRole.PIPELINE, 1)
     name: str = keyed(KeyRole.RUNTIME, "ssd")  # free label for the run (W&B run name prefix)
     # torch's CPU threads for this process and the workers it starts; None = torch's default (one
-    # per core). Tiny models gain nothing from more than one, and lose ~10x when another job
-    # keeps a core busy (intra-op threads wait on each other): the tinycode preset sets 1.
+    # per core). Set 1 when other jobs share the cores: a tiny model's intra-op threads then wait
+    # on each other and its stages ran ~10x slower on 2 threads with one core busy elsewhere.
     cpu_threads: int | None = keyed(KeyRole.RUNTIME, None)
 
 
