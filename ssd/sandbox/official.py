@@ -207,21 +207,26 @@ _OS_NULLED = (
 )
 
 
-def _ml_ssd_guard() -> None:
-    """livecodebench_utils.py:198 reliability_guard (no memory limit)."""
+def _reliability_guard(*, null_exit: bool, null_help: bool) -> None:
+    """The reliability_guard both tools call before a completion (neither sets a memory limit).
+    They differ only in `exit` (ml-ssd nulls it; lcb_runner's line is commented out) and `help`
+    (lcb_runner nulls it): livecodebench_utils.py:198, testing_util.py:509."""
     faulthandler.disable()
     import builtins
     import os
     import shutil
     import subprocess
 
-    builtins.exit = None
+    if null_exit:
+        builtins.exit = None
     builtins.quit = None
     os.environ["OMP_NUM_THREADS"] = "1"
     for name in _OS_NULLED:
         setattr(os, name, None)
     shutil.rmtree = shutil.move = shutil.chown = None
     subprocess.Popen = None
+    if null_help:
+        builtins.help = None
     for name in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
         sys.modules[name] = None
 
@@ -333,7 +338,7 @@ def _ml_ssd_std(completion: str, test_input: str) -> dict:
 def _run_ml_ssd(code: str, inputs: list[str], testtype: str, func_name: str | None, emit: Emit):
     """livecodebench_utils.py:655 run_tests_for_one_example (the loop; the host stops it at the
     first failure, as its `if not passed: return`)."""
-    _ml_ssd_guard()
+    _reliability_guard(null_exit=True, null_help=False)  # livecodebench_utils.py:198
     completion = ML_SSD_BASE_IMPORTS + "\n" + code
     for test_input in inputs:
         try:
@@ -359,26 +364,6 @@ class TimeoutException(Exception):  # noqa: N818  (the official name: its repr i
 def _timeout_handler(signum, frame):
     print("timeout occured: alarm went off")
     raise TimeoutException
-
-
-def _lcb_guard() -> None:
-    """testing_util.py:509 reliability_guard(maximum_memory_bytes=None): no memory limit,
-    `exit` left alone (commented out there), `quit` = None, help = None."""
-    faulthandler.disable()
-    import builtins
-    import os
-    import shutil
-    import subprocess
-
-    builtins.quit = None
-    os.environ["OMP_NUM_THREADS"] = "1"
-    for name in _OS_NULLED:
-        setattr(os, name, None)
-    shutil.rmtree = shutil.move = shutil.chown = None
-    subprocess.Popen = None
-    builtins.help = None
-    for name in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
-        sys.modules[name] = None
 
 
 def _lcb_compile(code: str, timeout: int):
@@ -459,7 +444,7 @@ def _lcb_stdio(code: str, inputs: list[str], timeout: int, emit: Emit):
 def _run_lcb(code: str, inputs: list[str], func_name: str | None, timeout: int, emit: Emit):
     """testing_util.py:428 run_test: the guard, then call-based iff the problem has fn_name."""
     signal.signal(signal.SIGALRM, _timeout_handler)
-    _lcb_guard()
+    _reliability_guard(null_exit=False, null_help=True)  # testing_util.py:509
     try:
         if func_name is not None:
             _lcb_call_based(code, inputs, func_name, timeout, emit)
