@@ -1,5 +1,6 @@
 """Paths and helpers shared by tests that cannot take fixtures (module-scoped set-ups)."""
 
+import functools
 import time
 from pathlib import Path
 
@@ -83,6 +84,31 @@ def strays(token: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    """bubblewrap is installed and allowed here (not, say, in an unprivileged container)."""
+    from ssd.sandbox.execution import isolation_level
+
+    try:
+        return isolation_level("bwrap") == "bwrap"
+    except RuntimeError:
+        return False
+
+
+def needs_bwrap():
+    """A skip mark for a test that only means something under bubblewrap."""
+    import pytest
+
+    return pytest.mark.skipif(not bwrap_works(), reason="needs a working bubblewrap")
+
+
+def isolations() -> list:
+    """Both isolation levels as parameters; bwrap skipped where it cannot run."""
+    import pytest
+
+    return [pytest.param("bwrap", marks=needs_bwrap()), "rlimits"]
 
 
 def strays_left(token: str, grace_s: float = 5.0) -> list[int]:

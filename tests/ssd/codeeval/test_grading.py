@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from helpers.sandbox_programs import daemon_program
-from helpers.support import ASSETS, REPO, strays_left
+from helpers.support import ASSETS, REPO, needs_bwrap, strays_left
 
 from ssd.codeeval.benchmarks.humaneval import load_humaneval
 from ssd.codeeval.benchmarks.lcb import load_lcb
 from ssd.codeeval.grading import STATUSES, compare_stdout, compare_value, grade, grade_many
 from ssd.codeeval.problem import Problem
-from ssd.sandbox.execution import isolation_info, isolation_level
+from ssd.sandbox.execution import isolation_info
 from ssd.sandbox.harness import Runner
 
 FIXTURE = ASSETS / "lcb" / "problems.jsonl"
@@ -218,14 +217,7 @@ def test_rlimits_fallback_grades_alike_and_survives_a_killed_worker():
     assert strays_left(token) == []  # the harness swept the daemon before answering
 
 
-def _bwrap_works() -> bool:
-    try:
-        return isolation_level("bwrap") == "bwrap"
-    except RuntimeError:
-        return False
-
-
-@pytest.mark.skipif(not _bwrap_works(), reason="needs a working bubblewrap")
+@needs_bwrap()
 def test_expected_outputs_never_enter_the_sandbox():
     problem = Problem("x", "q", tests=(("1\n", str(uuid.uuid4().int)),))  # 30+ digits
     # Print every long number in any file the program can read under /tmp: had the expected

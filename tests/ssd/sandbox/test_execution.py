@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.sandbox_programs import daemon_program
-from helpers.support import strays
+from helpers.support import bwrap_works, isolations, needs_bwrap, strays
 
 from ssd.sandbox import execution
 from ssd.sandbox import launch as sandbox
@@ -20,21 +20,8 @@ from ssd.sandbox.execution import isolation_info, isolation_level, run_program
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _bwrap_works() -> bool:
-    try:
-        return isolation_level("bwrap") == "bwrap"
-    except RuntimeError:  # not installed, or not allowed here (e.g. an unprivileged container)
-        return False
-
-
-HAS_BWRAP = _bwrap_works()
-BOTH = [
-    pytest.param(
-        "bwrap", marks=pytest.mark.skipif(not HAS_BWRAP, reason="needs a working bubblewrap")
-    ),
-    "rlimits",
-]
-needs_bwrap = pytest.mark.skipif(not HAS_BWRAP, reason="needs a working bubblewrap")
+HAS_BWRAP = bwrap_works()
+BOTH = isolations()
 
 
 def bwrap_run(code: str, stdin: str = "", **kwargs):
@@ -133,7 +120,7 @@ def test_secret_in_the_callers_environment_is_invisible(isolation, monkeypatch):
     assert "SSD_TEST_SECRET" not in result.stdout
 
 
-@needs_bwrap
+@needs_bwrap()
 def test_no_process_environment_is_readable(monkeypatch):
     monkeypatch.setenv("SSD_TEST_SECRET", "hunter2")
     code = (
@@ -148,7 +135,7 @@ def test_no_process_environment_is_readable(monkeypatch):
     assert int(n_processes) <= 3  # its own PID namespace: bwrap's init and itself (+ a child)
 
 
-@needs_bwrap
+@needs_bwrap()
 def test_writing_outside_the_work_dir_fails(tmp_path):
     name = f"pwned-{uuid.uuid4().hex}"
     targets = [
@@ -168,7 +155,7 @@ def test_writing_outside_the_work_dir_fails(tmp_path):
             target.unlink(missing_ok=True)
 
 
-@needs_bwrap
+@needs_bwrap()
 def test_home_directories_are_hidden():
     home = Path.home()
     needed = {
@@ -184,7 +171,7 @@ def test_home_directories_are_hidden():
     assert set(eval(result.stdout)) <= needed
 
 
-@needs_bwrap
+@needs_bwrap()
 def test_fork_bomb_is_contained():
     token = f"bomb-{uuid.uuid4().hex}"
     bomb = f"import os\n# {token}\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
@@ -203,7 +190,7 @@ def test_detached_child_does_not_outlive_the_program(isolation):
     assert strays(token) == []  # ...and is gone once run_program returns
 
 
-@needs_bwrap
+@needs_bwrap()
 def test_killing_the_parent_or_everything_leaves_the_host_alone():
     bystander = subprocess.Popen(["sleep", "60"])  # a host process the program must not reach
     try:
@@ -219,7 +206,7 @@ def test_killing_the_parent_or_everything_leaves_the_host_alone():
         bystander.wait()
 
 
-@needs_bwrap
+@needs_bwrap()
 def test_no_network():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -18,27 +18,12 @@ from pathlib import Path
 
 import pytest
 from helpers.sandbox_programs import daemon_program
-from helpers.support import strays, strays_left
+from helpers.support import isolations, strays, strays_left
 
 from ssd.sandbox import harness_server
-from ssd.sandbox.execution import isolation_level
 from ssd.sandbox.harness import runner
 
-
-def _bwrap_works() -> bool:
-    try:
-        return isolation_level("bwrap") == "bwrap"
-    except RuntimeError:
-        return False
-
-
-ISOLATIONS = [
-    pytest.param(
-        "bwrap",
-        marks=pytest.mark.skipif(not _bwrap_works(), reason="needs a working bubblewrap"),
-    ),
-    "rlimits",
-]
+ISOLATIONS = isolations()
 
 
 @pytest.fixture(scope="module", params=ISOLATIONS)

@@ -13,26 +13,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from helpers.support import strays_left
+from helpers.support import isolations, strays_left
 
 from ssd.codeeval.grading import grade
 from ssd.codeeval.problem import Problem
 from ssd.codeeval.rules import RULES
 from ssd.config.choices import Grader
-from ssd.sandbox.execution import isolation_level
 
-
-def _bwrap_works() -> bool:
-    try:
-        return isolation_level("bwrap") == "bwrap"
-    except RuntimeError:
-        return False
-
-
-ISOLATIONS = [
-    pytest.param("bwrap", marks=pytest.mark.skipif(not _bwrap_works(), reason="no bubblewrap")),
-    "rlimits",
-]
+ISOLATIONS = isolations()
 MODES = [m.value for m in Grader]
 
 
