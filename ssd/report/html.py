@@ -24,6 +24,7 @@ from ssd.report.run import _ci_word, _title  # the run report's wording, one pla
 from ssd.report.sweep import Cell, find_cells, read_cells, setting_labels, setting_of
 from ssd.report.sweep_text import format_fits, format_optima
 from ssd.results import RunSummary
+from ssd.tracking import flatten
 
 NOT_RUN = (
     "Fork/lock diagnostics: not run (the analyze stage did not run; analyze.enabled=true runs it)."
@@ -305,19 +306,9 @@ def _sweep_fork_lock(cells: list[Cell]) -> str:
     return _table(header, rows, left=2) + f'<p class="note">{_esc(note)}</p>'
 
 
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value:
-            out |= _flat(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _sweep_config(cells: list[Cell]) -> str:
     """What varies across cells, one row per cell, then the first cell's whole config."""
-    flats = {c.name: _flat(c.config) for c in cells}
+    flats = {c.name: flatten(c.config) for c in cells}
     keys = sorted({k for f in flats.values() for k in f})
     varying = [
         k for k in keys if len({json.dumps(f.get(k), default=str) for f in flats.values()}) > 1
